@@ -1,0 +1,8 @@
+//! repl-mcp: an MCP server that gives AI agents real interactive programs
+//! through pseudo-terminals.
+//!
+//! The crate is organised so that the session layer knows nothing about MCP or
+//! HTTP: the MCP tools, the web view and (later) a daemon are all callers of
+//! [`session::SessionManager`].
+
+pub mod cli;
