@@ -5,4 +5,10 @@
 //! HTTP: the MCP tools, the web view and (later) a daemon are all callers of
 //! [`session::SessionManager`].
 
+pub mod bench;
 pub mod cli;
+pub mod mcp;
+pub mod paths;
+pub mod preset;
+pub mod session;
+pub mod web_glue;

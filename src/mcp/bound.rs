@@ -1,0 +1,58 @@
+//! Keeping results within a budget: head and tail, with a marker that says
+//! how to page the rest through `get_full_output`.
+
+/// Cut `text` to at most about `budget` characters. Returns the text and
+/// whether anything was cut.
+pub fn head_tail(text: &str, budget: usize, session_id: &str) -> (String, bool) {
+    let total = text.chars().count();
+    if total <= budget {
+        return (text.to_string(), false);
+    }
+    let head_len = budget * 2 / 5;
+    let tail_len = budget - head_len;
+    let head: String = text.chars().take(head_len).collect();
+    let tail_start = total - tail_len;
+    let tail: String = text.chars().skip(tail_start).collect();
+    let omitted = total - head_len - tail_len;
+    let marker = format!(
+        "\n[… {omitted} characters omitted (of {total}); call get_full_output with sessionId \"{session_id}\", offset {head_len} and limit {omitted} to read them …]\n"
+    );
+    (format!("{head}{marker}{tail}"), true)
+}
+
+/// One page of `text` in characters: (page, total, has_more).
+pub fn page(text: &str, offset: usize, limit: usize) -> (String, usize, bool) {
+    let total = text.chars().count();
+    let page: String = text.chars().skip(offset).take(limit).collect();
+    (page, total, offset.saturating_add(limit) < total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_is_untouched() {
+        assert_eq!(head_tail("abc", 10, "s"), ("abc".into(), false));
+    }
+
+    #[test]
+    fn long_text_keeps_head_and_tail() {
+        let text: String = (0..1000)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        let (cut, truncated) = head_tail(&text, 100, "s1");
+        assert!(truncated);
+        assert!(cut.starts_with(&text[..40]));
+        assert!(cut.ends_with(&text[940..]));
+        assert!(cut.contains("offset 40 and limit 900"));
+    }
+
+    #[test]
+    fn pages_cover_everything() {
+        let (p, total, more) = page("hello world", 6, 3);
+        assert_eq!((p.as_str(), total, more), ("wor", 11, true));
+        let (p, _, more) = page("hello world", 9, 3);
+        assert_eq!((p.as_str(), more), ("ld", false));
+    }
+}

@@ -1,0 +1,9 @@
+//! The MCP face of the server: tools over stdio or streamable HTTP.
+
+mod bound;
+mod params;
+mod results;
+mod server;
+pub mod transport;
+
+pub use server::{OutputLimits, ReplServer, WebLinks, WebUrls};

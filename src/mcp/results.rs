@@ -1,0 +1,186 @@
+//! Tool results. Field names follow takafu/repl-mcp; ours are additive.
+//! Error results use the same shapes with `success: false` and `error`.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// Fields an agent uses to recover a session that cannot finish by itself.
+#[derive(Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Recovery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub question_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_continue: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateSessionResult {
+    pub success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// Display name of the configuration used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web_url: Option<String>,
+    /// A link that lets a person watch but not type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web_url_read_only: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// What the REPL printed while starting (clean text, bounded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub startup_output: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub startup_time_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(flatten)]
+    pub recovery: Recovery,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug_logs: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendInputResult {
+    pub success: bool,
+    /// Everything the terminal received, escape sequences included (bounded).
+    pub raw_output: String,
+    /// The command's output as clean text: no echo, no prompt, no escapes (bounded).
+    pub output: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Milliseconds from sending to the answer.
+    pub execution_time: u64,
+    /// starting | ready | busy | continuation | awaiting_input | exited | failed
+    pub state: String,
+    /// Exit status: of the command for shells, of the REPL when it exited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// What the REPL waits for when state is awaiting_input: password, confirm, pager, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub awaiting_input: Option<String>,
+    /// True when output was cut to fit; page the rest with get_full_output.
+    pub truncated: bool,
+    /// Length of the whole clean output, in characters.
+    pub total_length: usize,
+    #[serde(flatten)]
+    pub recovery: Recovery,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SimpleResult {
+    pub success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSummary {
+    pub id: String,
+    pub name: String,
+    pub display_name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub preset: String,
+    /// takafu-compatible: initializing | ready | executing | error | terminated
+    pub status: String,
+    pub state: String,
+    pub created_at: String,
+    pub last_activity: String,
+    pub history_count: usize,
+    pub pid: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web_url: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListSessionsResult {
+    pub success: bool,
+    pub sessions: Vec<SessionSummary>,
+}
+
+#[derive(Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDetailsResult {
+    pub success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug_logs: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigurationEntry {
+    pub name: String,
+    pub display_name: String,
+    /// builtin | user | project
+    pub source: String,
+    /// The file it was loaded from.
+    pub origin: String,
+    /// Sources this definition overrides.
+    pub overrides: Vec<String>,
+    /// Whether the program it needs is installed here.
+    pub available: bool,
+    pub config: serde_json::Value,
+}
+
+#[derive(Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListConfigurationsResult {
+    pub success: bool,
+    pub configurations: Vec<ConfigurationEntry>,
+    /// Preset files that could not be loaded, with file, line and key.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FullOutputResult {
+    pub success: bool,
+    pub output: String,
+    pub offset: usize,
+    pub limit: usize,
+    pub total_length: usize,
+    pub has_more: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanTextResult {
+    pub success: bool,
+    pub text: String,
+    pub full_text: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<[u16; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}

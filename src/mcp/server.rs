@@ -1,0 +1,713 @@
+//! The MCP tools. Each one is a thin translation between MCP and the
+//! session layer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::handler::server::common::schema_for_output;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ErrorData as McpError, ServerHandler, tool, tool_handler, tool_router};
+use serde::Serialize;
+use serde_json::json;
+
+use super::bound::{head_tail, page};
+use super::params::*;
+use super::results::*;
+use crate::session::{
+    Actor, CreateRequest, DEFAULT_SETTLE, Outcome, SendOptions, Session, SessionError,
+    SessionManager, SessionState, unix_ms,
+};
+
+/// Links to a session's page in the web view.
+#[derive(Debug, Clone)]
+pub struct WebUrls {
+    pub interactive: String,
+    pub read_only: String,
+}
+
+/// What the MCP layer needs from the web view (none when it is off).
+pub trait WebLinks: Send + Sync {
+    fn register(&self, session_id: &str) -> Option<WebUrls>;
+    fn urls(&self, session_id: &str) -> Option<WebUrls>;
+    fn forget(&self, session_id: &str);
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputLimits {
+    /// Budget, in characters, for `output` and for `rawOutput` of one result.
+    pub max_chars: usize,
+}
+
+impl Default for OutputLimits {
+    fn default() -> Self {
+        Self { max_chars: 20_000 }
+    }
+}
+
+#[derive(Clone)]
+pub struct ReplServer {
+    manager: Arc<SessionManager>,
+    web: Option<Arc<dyn WebLinks>>,
+    limits: OutputLimits,
+    tool_router: ToolRouter<Self>,
+}
+
+fn ok<T: Serialize>(value: &T) -> Result<CallToolResult, McpError> {
+    let v =
+        serde_json::to_value(value).map_err(|e| McpError::internal_error(e.to_string(), None))?;
+    Ok(CallToolResult::structured(v))
+}
+
+fn fail<T: Serialize>(value: &T) -> Result<CallToolResult, McpError> {
+    let v =
+        serde_json::to_value(value).map_err(|e| McpError::internal_error(e.to_string(), None))?;
+    Ok(CallToolResult::structured_error(v))
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    let ms = unix_ms(t);
+    // Seconds precision is plenty for activity stamps; format without a
+    // date crate.
+    let secs = (ms / 1000) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The recovery tools an agent can use on a stuck session.
+fn recovery_context(session: &Session, outcome: &Outcome) -> serde_json::Value {
+    let id = session.id();
+    json!({
+        "sessionId": id,
+        "state": outcome.state.as_str(),
+        "rawOutput": String::from_utf8_lossy(&session.raw_tail(2000)),
+        "cleanTail": session.recent_output(4000),
+        "screen": session.screen_text(false),
+        "recoveryTools": [
+            {"tool": "wait_for_session", "arguments": {"sessionId": id, "seconds": 10}, "when": "the command is slow but progressing"},
+            {"tool": "send_signal_to_session", "arguments": {"sessionId": id, "signal": "SIGINT"}, "when": "the command hangs; interrupt it"},
+            {"tool": "set_session_ready", "arguments": {"sessionId": id, "pattern": "<the prompt you see>"}, "when": "the REPL is at a prompt the server does not recognise"},
+            {"tool": "mark_session_failed", "arguments": {"sessionId": id, "reason": "<why>"}, "when": "the session cannot be saved"},
+        ],
+    })
+}
+
+impl ReplServer {
+    pub fn new(
+        manager: Arc<SessionManager>,
+        web: Option<Arc<dyn WebLinks>>,
+        limits: OutputLimits,
+    ) -> Self {
+        Self {
+            manager,
+            web,
+            limits,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    fn web_url(&self, id: &str) -> Option<String> {
+        self.web.as_ref()?.urls(id).map(|u| u.interactive)
+    }
+
+    fn outcome_result(&self, session: &Session, outcome: Outcome) -> (SendInputResult, bool) {
+        let id = session.id();
+        let total_length = outcome.output.chars().count();
+        let (output, cut_a) = head_tail(&outcome.output, self.limits.max_chars, id);
+        let raw = String::from_utf8_lossy(&outcome.raw);
+        let (raw_output, cut_b) = head_tail(&raw, self.limits.max_chars, id);
+        let mut r = SendInputResult {
+            success: true,
+            raw_output,
+            output,
+            execution_time: u64::try_from(outcome.elapsed.as_millis()).unwrap_or(u64::MAX),
+            state: outcome.state.as_str().to_string(),
+            exit_code: outcome.exit_code,
+            awaiting_input: outcome.awaiting.clone(),
+            truncated: cut_a || cut_b || outcome.truncated_start,
+            total_length,
+            ..Default::default()
+        };
+        match outcome.state {
+            SessionState::Exited | SessionState::Failed => {
+                r.success = false;
+                r.error = Some(match outcome.state {
+                    SessionState::Exited => format!(
+                        "the REPL exited{}",
+                        outcome
+                            .exit_code
+                            .map(|c| format!(" with code {c}"))
+                            .unwrap_or_default()
+                    ),
+                    _ => format!(
+                        "the session failed: {}",
+                        outcome.failure.as_deref().unwrap_or("unknown reason")
+                    ),
+                });
+                r.recovery.can_continue = Some(false);
+            }
+            SessionState::Continuation => {
+                r.hint = Some(
+                    "The REPL waits for more lines of a block: send the rest (an empty line ends a Python block), or SIGINT to abandon it."
+                        .into(),
+                );
+            }
+            SessionState::AwaitingInput => {
+                let what = outcome.awaiting.as_deref().unwrap_or("input");
+                r.hint = Some(format!(
+                    "The program waits for {what}: answer with send_input_to_session (for a pager, input \"q\" with add_newline false), or send SIGINT."
+                ));
+                r.recovery = Recovery {
+                    question: Some(format!(
+                        "The session is waiting for {what}. What should be sent?"
+                    )),
+                    question_type: Some("awaiting_input".into()),
+                    can_continue: Some(true),
+                    context: Some(recovery_context(session, &outcome)),
+                };
+            }
+            _ if outcome.timed_out => {
+                r.success = false;
+                r.error = Some(format!(
+                    "no prompt after {} ms; the command may still be running (state: {})",
+                    outcome.elapsed.as_millis(),
+                    outcome.state.as_str()
+                ));
+                r.recovery = Recovery {
+                    question: Some(
+                        "The command did not finish in time. Wait longer, interrupt it, or tell me which prompt to expect?"
+                            .into(),
+                    ),
+                    question_type: Some("timeout_analysis".into()),
+                    can_continue: Some(true),
+                    context: Some(recovery_context(session, &outcome)),
+                };
+            }
+            _ => {}
+        }
+        let is_error = !r.success;
+        (r, is_error)
+    }
+
+    fn session_error(e: &SessionError) -> SimpleResult {
+        SimpleResult {
+            success: false,
+            error: Some(e.to_string()),
+            ..Default::default()
+        }
+    }
+
+    fn summary(&self, s: &Session) -> SessionSummary {
+        let snap = s.snapshot();
+        SessionSummary {
+            id: s.info.id.clone(),
+            name: s.info.display_name.clone(),
+            display_name: s.info.display_name.clone(),
+            kind: s.info.kind.clone(),
+            preset: s.info.preset.clone(),
+            status: snap.state.legacy_status().to_string(),
+            state: snap.state.as_str().to_string(),
+            created_at: rfc3339(s.info.created_at),
+            last_activity: rfc3339(snap.last_activity),
+            history_count: snap.history.len(),
+            pid: s.pid,
+            web_url: self.web_url(s.id()),
+        }
+    }
+}
+
+#[tool_router]
+impl ReplServer {
+    #[tool(
+        description = "Start a REPL or shell on a real pseudo-terminal, from a preset (presetConfig, see list_repl_configurations) or a customConfig (a shell plus commands typed into it). Waits for the first prompt. Returns sessionId and a webUrl: show the webUrl to the user so they can watch (and type in) the session in their browser.",
+        output_schema = schema_for_output::<CreateSessionResult>(),
+        annotations(title = "Create REPL session", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn create_session(
+        &self,
+        Parameters(p): Parameters<CreateSessionParams>,
+    ) -> Result<CallToolResult, McpError> {
+        let req = CreateRequest {
+            preset: p.preset_config.clone(),
+            custom: p.custom_config.clone(),
+            display_name: p.display_name.clone(),
+        };
+        let created = match self.manager.create(req).await {
+            Ok(c) => c,
+            Err(e) => {
+                return fail(&CreateSessionResult {
+                    success: false,
+                    preset: p.preset_config,
+                    error: Some(e.to_string()),
+                    ..Default::default()
+                });
+            }
+        };
+        let session = &created.session;
+        let urls = self.web.as_ref().and_then(|w| w.register(session.id()));
+        let (startup_output, _) = head_tail(&created.startup.output, 4000, session.id());
+        let mut r = CreateSessionResult {
+            success: created.ready,
+            session_id: Some(session.id().to_string()),
+            config: Some(session.info.display_name.clone()),
+            web_url: urls.as_ref().map(|u| u.interactive.clone()),
+            web_url_read_only: urls.map(|u| u.read_only),
+            preset: Some(session.info.preset.clone()),
+            state: Some(created.startup.state.as_str().to_string()),
+            startup_output: Some(startup_output),
+            startup_time_ms: Some(
+                u64::try_from(created.startup.elapsed.as_millis()).unwrap_or(u64::MAX),
+            ),
+            error: created.error.clone(),
+            ..Default::default()
+        };
+        if !created.ready {
+            let alive = !created.startup.state.is_terminal();
+            r.recovery = Recovery {
+                question: Some(if alive {
+                    "The session started but its prompt was not recognised. Is it ready (give the prompt with set_session_ready), should it wait longer, or has it failed?".into()
+                } else {
+                    "The REPL ended during start-up. Check the program and its arguments.".into()
+                }),
+                question_type: Some(
+                    if alive {
+                        "session_timeout"
+                    } else {
+                        "startup_failure"
+                    }
+                    .into(),
+                ),
+                can_continue: Some(alive),
+                context: Some(recovery_context(session, &created.startup)),
+            };
+        }
+        if p.debug.unwrap_or(false) || !created.ready {
+            r.debug_logs = Some(session.snapshot().log);
+        }
+        if created.ready { ok(&r) } else { fail(&r) }
+    }
+
+    #[tool(
+        description = "Send input to a session (several lines are typed one at a time, each after the REPL's next prompt). With options.wait_for_prompt=true it returns when the REPL shows its prompt again; it also returns at once on a continuation prompt (open block), a password/confirmation prompt or a pager (see `state`). `output` is the clean result (no echo, no prompt, no ANSI); `rawOutput` is what the terminal received. For shells, `exitCode` is the command's exit status.",
+        output_schema = schema_for_output::<SendInputResult>(),
+        annotations(title = "Send input", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn send_input_to_session(
+        &self,
+        Parameters(p): Parameters<SendInputParams>,
+    ) -> Result<CallToolResult, McpError> {
+        let session = match self.manager.get(&p.session_id) {
+            Ok(s) => s,
+            Err(e) => {
+                return fail(&SendInputResult {
+                    success: false,
+                    error: Some(e.to_string()),
+                    state: "unknown".into(),
+                    ..Default::default()
+                });
+            }
+        };
+        let o = p.options.unwrap_or_default();
+        let opts = SendOptions {
+            wait_for_prompt: o.wait_for_prompt.unwrap_or(false),
+            timeout: Duration::from_millis(
+                o.timeout
+                    .unwrap_or(session.info.timeout_ms)
+                    .clamp(1, 24 * 3_600_000),
+            ),
+            add_newline: o.add_newline.unwrap_or(true),
+            settle: o
+                .settle_ms
+                .map(Duration::from_millis)
+                .unwrap_or(DEFAULT_SETTLE),
+            actor: Actor::Agent,
+        };
+        match session.send_input(&p.input, &opts).await {
+            Ok(outcome) => {
+                let (r, is_error) = self.outcome_result(&session, outcome);
+                if is_error { fail(&r) } else { ok(&r) }
+            }
+            Err(e) => fail(&SendInputResult {
+                success: false,
+                error: Some(e.to_string()),
+                state: session.state().as_str().to_string(),
+                recovery: Recovery {
+                    can_continue: Some(false),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[tool(
+        description = "Send a signal to the session's foreground process group, like the keyboard would: SIGINT (Ctrl-C) to interrupt, SIGTSTP (Ctrl-Z), SIGQUIT (Ctrl-\\). SIGTERM, SIGHUP and SIGKILL are also accepted.",
+        output_schema = schema_for_output::<SimpleResult>(),
+        annotations(title = "Send signal", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn send_signal_to_session(
+        &self,
+        Parameters(p): Parameters<SignalParams>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = self
+            .manager
+            .get(&p.session_id)
+            .and_then(|s| s.send_signal(&p.signal).map(|()| s));
+        match result {
+            Ok(s) => ok(&SimpleResult {
+                success: true,
+                message: Some(format!("{} sent to session {}", p.signal, p.session_id)),
+                state: Some(s.state().as_str().to_string()),
+                error: None,
+            }),
+            Err(e) => fail(&Self::session_error(&e)),
+        }
+    }
+
+    #[tool(
+        description = "List the live REPL sessions, each with its state and webUrl (show the webUrls to the user).",
+        output_schema = schema_for_output::<ListSessionsResult>(),
+        annotations(title = "List sessions", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn list_repl_sessions(
+        &self,
+        Parameters(_p): Parameters<DebugParams>,
+    ) -> Result<CallToolResult, McpError> {
+        let sessions = self
+            .manager
+            .list()
+            .iter()
+            .map(|s| self.summary(s))
+            .collect();
+        ok(&ListSessionsResult {
+            success: true,
+            sessions,
+        })
+    }
+
+    #[tool(
+        description = "Details of one session: configuration, state, history of inputs, last output and error, learned prompt patterns, webUrl.",
+        output_schema = schema_for_output::<SessionDetailsResult>(),
+        annotations(title = "Session details", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn get_session_details(
+        &self,
+        Parameters(p): Parameters<SessionIdParams>,
+    ) -> Result<CallToolResult, McpError> {
+        let s = match self.manager.get(&p.session_id) {
+            Ok(s) => s,
+            Err(e) => {
+                return fail(&SessionDetailsResult {
+                    success: false,
+                    error: Some(e.to_string()),
+                    ..Default::default()
+                });
+            }
+        };
+        let snap = s.snapshot();
+        let urls = self.web.as_ref().and_then(|w| w.urls(s.id()));
+        let last = snap.last_command.as_ref();
+        let session = json!({
+            "id": s.info.id,
+            "displayName": s.info.display_name,
+            "preset": s.info.preset,
+            "type": s.info.kind,
+            "config": s.info.config,
+            "argv": s.info.argv,
+            "status": snap.state.legacy_status(),
+            "state": snap.state.as_str(),
+            "awaitingInput": snap.awaiting,
+            "currentDirectory": s.info.cwd,
+            "pid": s.pid,
+            "history": snap.history,
+            "lastOutput": last.map(|c| head_tail(&c.output, 4000, s.id()).0),
+            "lastExitCode": last.and_then(|c| c.exit_code),
+            "lastError": snap.failure,
+            "exitCode": snap.exit_code,
+            "learnedPromptPatterns": snap.learned_patterns,
+            "lastActor": snap.last_actor,
+            "outputBytes": snap.output_bytes,
+            "createdAt": rfc3339(s.info.created_at),
+            "lastActivity": rfc3339(snap.last_activity),
+            "webUrl": urls.as_ref().map(|u| u.interactive.clone()),
+            "webUrlReadOnly": urls.map(|u| u.read_only),
+            "events": snap.log,
+        });
+        ok(&SessionDetailsResult {
+            success: true,
+            session: Some(session),
+            error: None,
+            debug_logs: p.debug.unwrap_or(false).then(|| snap.log.clone()),
+        })
+    }
+
+    #[tool(
+        description = "End a session and every process it started.",
+        output_schema = schema_for_output::<SimpleResult>(),
+        annotations(title = "Destroy session", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn destroy_repl_session(
+        &self,
+        Parameters(p): Parameters<SessionIdParams>,
+    ) -> Result<CallToolResult, McpError> {
+        match self.manager.destroy(&p.session_id).await {
+            Ok(()) => {
+                if let Some(w) = &self.web {
+                    w.forget(&p.session_id);
+                }
+                ok(&SimpleResult {
+                    success: true,
+                    message: Some(format!("Session {} destroyed successfully", p.session_id)),
+                    ..Default::default()
+                })
+            }
+            Err(e) => fail(&SimpleResult {
+                success: false,
+                message: Some(format!("Session {} not found", p.session_id)),
+                error: Some(e.to_string()),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[tool(
+        description = "List the presets (REPL configurations) this server can start, where each comes from (builtin, user, project), and whether its program is installed.",
+        output_schema = schema_for_output::<ListConfigurationsResult>(),
+        annotations(title = "List configurations", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn list_repl_configurations(
+        &self,
+        Parameters(_p): Parameters<DebugParams>,
+    ) -> Result<CallToolResult, McpError> {
+        let presets = self.manager.presets();
+        let configurations = presets
+            .all()
+            .map(|l| ConfigurationEntry {
+                name: l.preset.name.clone(),
+                display_name: l.preset.display_name().to_string(),
+                source: json!(l.source).as_str().unwrap_or_default().to_string(),
+                origin: l.origin.clone(),
+                overrides: l
+                    .overrides
+                    .iter()
+                    .map(|s| json!(s).as_str().unwrap_or_default().to_string())
+                    .collect(),
+                available: l
+                    .preset
+                    .required_programs()
+                    .iter()
+                    .all(|p| crate::session::pty::find_program(p, None).is_some()),
+                config: serde_json::to_value(&l.preset).unwrap_or_default(),
+            })
+            .collect();
+        ok(&ListConfigurationsResult {
+            success: true,
+            configurations,
+            errors: presets.errors().iter().map(ToString::to_string).collect(),
+        })
+    }
+
+    #[tool(
+        description = "Tell the server the session is at a prompt it did not recognise, e.g. a custom shell prompt. `pattern` is a regex or a literal; it is remembered for the session, so later commands finish when it appears.",
+        output_schema = schema_for_output::<SimpleResult>(),
+        annotations(title = "Set session ready", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn set_session_ready(
+        &self,
+        Parameters(p): Parameters<SetReadyParams>,
+    ) -> Result<CallToolResult, McpError> {
+        match self.manager.get(&p.session_id) {
+            Ok(s) => {
+                let matches = s.set_ready_pattern(&p.pattern);
+                ok(&SimpleResult {
+                    success: true,
+                    message: Some(if matches {
+                        format!("Session is ready; prompt pattern {:?} learned", p.pattern)
+                    } else {
+                        format!(
+                            "Pattern {:?} learned, but the cursor line {:?} does not match it yet",
+                            p.pattern,
+                            s.screen_text(false)
+                        )
+                    }),
+                    state: Some(s.state().as_str().to_string()),
+                    error: None,
+                })
+            }
+            Err(e) => fail(&Self::session_error(&e)),
+        }
+    }
+
+    #[tool(
+        description = "Wait up to `seconds` for a busy session to reach a prompt (or need input, or exit), then return the output of the running command so far. Returns at once if the session is already settled.",
+        output_schema = schema_for_output::<SendInputResult>(),
+        annotations(title = "Wait for session", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn wait_for_session(
+        &self,
+        Parameters(p): Parameters<WaitParams>,
+    ) -> Result<CallToolResult, McpError> {
+        let session = match self.manager.get(&p.session_id) {
+            Ok(s) => s,
+            Err(e) => {
+                return fail(&SendInputResult {
+                    success: false,
+                    error: Some(e.to_string()),
+                    state: "unknown".into(),
+                    ..Default::default()
+                });
+            }
+        };
+        if !p.seconds.is_finite() || p.seconds < 0.0 {
+            return fail(&SendInputResult {
+                success: false,
+                error: Some("seconds must be a non-negative number".into()),
+                state: session.state().as_str().to_string(),
+                ..Default::default()
+            });
+        }
+        let outcome = session
+            .wait_settled(Duration::from_secs_f64(p.seconds.min(86_400.0)))
+            .await;
+        let (r, is_error) = self.outcome_result(&session, outcome);
+        if is_error { fail(&r) } else { ok(&r) }
+    }
+
+    #[tool(
+        description = "Give up on a session: its processes are ended, its transcript stays readable (get_full_output, get_session_details), and further input is refused.",
+        output_schema = schema_for_output::<SimpleResult>(),
+        annotations(title = "Mark session failed", read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn mark_session_failed(
+        &self,
+        Parameters(p): Parameters<MarkFailedParams>,
+    ) -> Result<CallToolResult, McpError> {
+        match self.manager.get(&p.session_id) {
+            Ok(s) => {
+                s.mark_failed(&p.reason);
+                ok(&SimpleResult {
+                    success: true,
+                    message: Some(format!(
+                        "Session {} marked as failed: {}",
+                        p.session_id, p.reason
+                    )),
+                    state: Some(s.state().as_str().to_string()),
+                    error: None,
+                })
+            }
+            Err(e) => fail(&Self::session_error(&e)),
+        }
+    }
+
+    #[tool(
+        description = "Page through the whole output of the session's last command (clean text by default, raw with raw=true), e.g. when send_input_to_session truncated it.",
+        output_schema = schema_for_output::<FullOutputResult>(),
+        annotations(title = "Get full output", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn get_full_output(
+        &self,
+        Parameters(p): Parameters<FullOutputParams>,
+    ) -> Result<CallToolResult, McpError> {
+        let s = match self.manager.get(&p.session_id) {
+            Ok(s) => s,
+            Err(e) => {
+                return fail(&FullOutputResult {
+                    success: false,
+                    error: Some(e.to_string()),
+                    ..Default::default()
+                });
+            }
+        };
+        let snap = s.snapshot();
+        let text = match (&snap.last_command, p.raw.unwrap_or(false)) {
+            (Some(c), false) => c.output.clone(),
+            (Some(_), true) | (None, _) => {
+                let bytes = snap.last_command.as_ref().map_or(snap.output_bytes, |c| {
+                    usize::try_from(snap.output_bytes - c.start).unwrap_or(usize::MAX) as u64
+                });
+                String::from_utf8_lossy(&s.raw_tail(usize::try_from(bytes).unwrap_or(usize::MAX)))
+                    .into_owned()
+            }
+        };
+        let offset = p.offset.unwrap_or(0);
+        let limit = p.limit.unwrap_or(40_000).max(1);
+        let (output, total, has_more) = page(&text, offset, limit);
+        ok(&FullOutputResult {
+            success: true,
+            output,
+            offset,
+            limit,
+            total_length: total,
+            has_more,
+            next_offset: has_more.then_some(offset + limit),
+            error: None,
+        })
+    }
+
+    #[tool(
+        description = "The terminal as a person sees it, without escape codes: the cursor line, or the whole screen with fullText=true.",
+        output_schema = schema_for_output::<CleanTextResult>(),
+        annotations(title = "Get clean text", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn get_clean_text(
+        &self,
+        Parameters(p): Parameters<CleanTextParams>,
+    ) -> Result<CallToolResult, McpError> {
+        match self.manager.get(&p.session_id) {
+            Ok(s) => {
+                let full = p.full_text.unwrap_or(false);
+                let snap = s.snapshot();
+                ok(&CleanTextResult {
+                    success: true,
+                    text: s.screen_text(full),
+                    full_text: full,
+                    state: Some(snap.state.as_str().to_string()),
+                    cursor: Some([snap.cursor_row, snap.cursor_col]),
+                    error: None,
+                })
+            }
+            Err(e) => fail(&CleanTextResult {
+                success: false,
+                error: Some(e.to_string()),
+                ..Default::default()
+            }),
+        }
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for ReplServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("repl-mcp", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Real interactive REPLs and shells on pseudo-terminals. create_session starts one \
+                 (list_repl_configurations shows the presets); send_input_to_session with \
+                 options.wait_for_prompt=true runs code and returns its clean output the moment the \
+                 prompt is back. Show the user the webUrl so they can watch. If a call reports \
+                 state continuation, awaiting_input or a timeout, follow its hint or question.",
+            )
+    }
+}

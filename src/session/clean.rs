@@ -1,0 +1,211 @@
+//! Turn raw terminal output into the text a person would read: escape
+//! sequences removed, carriage-return overwrites resolved (so a progress bar
+//! collapses to its final state), backspaces and line erasures applied.
+//!
+//! This is a line-oriented renderer, not a full screen model: output longer
+//! than a screen must survive intact, and absolute cursor moves (which only
+//! full-screen programs use) cannot be mapped onto a transcript anyway.
+
+/// Render `raw` to clean text. Lines are joined with `\n`, trailing blanks
+/// trimmed.
+pub fn render(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let mut r = Renderer::default();
+    for c in text.chars() {
+        r.feed(c);
+    }
+    r.finish()
+}
+
+#[derive(Default)]
+enum Mode {
+    #[default]
+    Ground,
+    Escape,
+    Csi(String),
+    /// OSC, DCS, APC, PM, SOS: skipped up to BEL or ST.
+    Str,
+    StrEscape,
+}
+
+#[derive(Default)]
+struct Renderer {
+    lines: Vec<Vec<char>>,
+    row: usize,
+    col: usize,
+    mode: Mode,
+}
+
+impl Renderer {
+    fn line(&mut self) -> &mut Vec<char> {
+        while self.lines.len() <= self.row {
+            self.lines.push(Vec::new());
+        }
+        &mut self.lines[self.row]
+    }
+
+    fn put(&mut self, c: char) {
+        let col = self.col;
+        let line = self.line();
+        if line.len() < col {
+            line.resize(col, ' ');
+        }
+        if col < line.len() {
+            line[col] = c;
+        } else {
+            line.push(c);
+        }
+        self.col += 1;
+    }
+
+    fn feed(&mut self, c: char) {
+        match std::mem::take(&mut self.mode) {
+            Mode::Ground => self.ground(c),
+            Mode::Escape => match c {
+                '[' => self.mode = Mode::Csi(String::new()),
+                ']' | 'P' | '_' | '^' | 'X' => self.mode = Mode::Str,
+                // Charset designations take one more character.
+                '(' | ')' | '*' | '+' | '#' | '%' => self.mode = Mode::Escape,
+                _ => {}
+            },
+            Mode::Csi(mut params) => {
+                if ('\x40'..='\x7e').contains(&c) {
+                    self.csi(&params, c);
+                } else if params.len() < 64 {
+                    params.push(c);
+                    self.mode = Mode::Csi(params);
+                } else {
+                    self.mode = Mode::Csi(params);
+                }
+            }
+            Mode::Str => match c {
+                '\x07' => {}
+                '\x1b' => self.mode = Mode::StrEscape,
+                _ => self.mode = Mode::Str,
+            },
+            Mode::StrEscape => {
+                if c != '\\' {
+                    self.mode = Mode::Str;
+                }
+            }
+        }
+    }
+
+    fn ground(&mut self, c: char) {
+        match c {
+            '\x1b' => self.mode = Mode::Escape,
+            '\r' => self.col = 0,
+            '\n' => {
+                self.row += 1;
+                self.col = 0;
+                self.line();
+            }
+            '\x08' => self.col = self.col.saturating_sub(1),
+            '\t' => self.col = (self.col / 8 + 1) * 8,
+            c if (c as u32) < 0x20 || c == '\x7f' => {}
+            c => self.put(c),
+        }
+    }
+
+    fn csi(&mut self, params: &str, fin: char) {
+        // Private-mode sequences (`ESC [ ? …`) never move text.
+        if params.starts_with(['?', '>', '<', '=']) {
+            return;
+        }
+        let nums: Vec<usize> = params.split(';').map(|p| p.parse().unwrap_or(0)).collect();
+        let first = nums.first().copied().unwrap_or(0);
+        let count = first.max(1);
+        let col = self.col;
+        match fin {
+            'K' => {
+                let line = self.line();
+                match first {
+                    0 => line.truncate(col),
+                    1 => line.iter_mut().take(col + 1).for_each(|c| *c = ' '),
+                    _ => line.clear(),
+                }
+            }
+            'C' => self.col += count,
+            'D' => self.col = self.col.saturating_sub(count),
+            'G' => self.col = count - 1,
+            'A' => self.row = self.row.saturating_sub(count),
+            'B' => {
+                self.row += count;
+                self.line();
+            }
+            'P' => {
+                let line = self.line();
+                if col < line.len() {
+                    let end = (col + count).min(line.len());
+                    line.drain(col..end);
+                }
+            }
+            'X' => {
+                let line = self.line();
+                for c in line.iter_mut().skip(col).take(count) {
+                    *c = ' ';
+                }
+            }
+            '@' => {
+                let line = self.line();
+                if col < line.len() {
+                    for _ in 0..count {
+                        line.insert(col, ' ');
+                    }
+                }
+            }
+            'J' if first == 0 => {
+                self.line().truncate(col);
+                self.lines.truncate(self.row + 1);
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(self) -> String {
+        let mut out = String::new();
+        for (i, line) in self.lines.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let s: String = line.iter().collect();
+            out.push_str(s.trim_end());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+
+    #[test]
+    fn strips_colours_and_osc() {
+        assert_eq!(render(b"\x1b[31mred\x1b[0m \x1b]0;title\x07ok"), "red ok");
+        assert_eq!(render(b"a\x1b]133;D;0\x1b\\b"), "ab");
+    }
+
+    #[test]
+    fn carriage_return_overwrites() {
+        assert_eq!(render(b" 10%\r 50%\r100%\r\ndone\r\n"), "100%\ndone\n");
+        assert_eq!(render(b"abcdef\rxy"), "xycdef");
+        assert_eq!(render(b"abcdef\rxy\x1b[K"), "xy");
+    }
+
+    #[test]
+    fn backspace_and_erase() {
+        assert_eq!(render(b"abc\x08\x08X"), "aXc");
+        assert_eq!(render(b"hello\x1b[2K\rbye"), "bye");
+        assert_eq!(render(b"abcdef\x1b[3D\x1b[P"), "abcef");
+    }
+
+    #[test]
+    fn cursor_up_rewrites_previous_line() {
+        assert_eq!(render(b"one\r\ntwo\x1b[A\rONE"), "ONE\ntwo");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal() {
+        assert_eq!(render(b"a\xffb"), "a\u{fffd}b");
+    }
+}

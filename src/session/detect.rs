@@ -1,0 +1,174 @@
+//! Classifying the screen: is the REPL ready, in the middle of a block,
+//! waiting for a person's answer, or busy?
+
+use regex::{Regex, RegexSet};
+use serde::Serialize;
+
+use crate::preset::PromptConfig;
+
+/// Prompts that want a person, whatever the REPL: matched after the
+/// preset's own patterns.
+const COMMON_AWAITING: &[(&str, &str)] = &[
+    (
+        "password",
+        r"(?i)(password|passphrase|passcode)[^:\n]*:\s*$",
+    ),
+    ("password", r"(?i)\[sudo\][^:\n]*:\s*$"),
+    ("confirm", r"(?i)[\[(](y/n|yes/no)[\])]\s*[?:]?\s*$"),
+    ("confirm", r"(?i)\((yes/no(/\[fingerprint\])?)\)\?\s*$"),
+    ("pager", r"^\(END\)\s*$"),
+    ("pager", r"--\s?[Mm]ore\s?(\(\d+%\))?\s?--"),
+    ("pager", r"^:$"),
+    ("key", r"(?i)press (enter|return|any key)"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Detected {
+    Ready,
+    Continuation,
+    AwaitingInput,
+    Busy,
+}
+
+/// The compiled prompt patterns of one session.
+#[derive(Debug, Clone)]
+pub struct PromptMatcher {
+    ready: RegexSet,
+    continuation: RegexSet,
+    awaiting: Vec<(String, Regex)>,
+    /// Patterns taught at run time (`set_session_ready`), tried first.
+    learned: Vec<Regex>,
+}
+
+impl PromptMatcher {
+    pub fn new(cfg: &PromptConfig) -> Result<Self, regex::Error> {
+        let mut awaiting = Vec::new();
+        for p in &cfg.awaiting_input {
+            awaiting.push(("input".to_string(), Regex::new(p)?));
+        }
+        for (kind, p) in COMMON_AWAITING {
+            awaiting.push(((*kind).to_string(), Regex::new(p)?));
+        }
+        Ok(Self {
+            ready: RegexSet::new(&cfg.ready)?,
+            continuation: RegexSet::new(&cfg.continuation)?,
+            awaiting,
+            learned: Vec::new(),
+        })
+    }
+
+    /// Teach a ready prompt: a regex, or a literal if it is not a valid one.
+    pub fn learn(&mut self, pattern: &str) -> Regex {
+        let re = Regex::new(pattern).unwrap_or_else(|_| {
+            Regex::new(&regex::escape(pattern)).unwrap_or_else(|_| Regex::new("$^").expect("valid"))
+        });
+        self.learned.push(re.clone());
+        re
+    }
+
+    pub fn learned(&self) -> Vec<String> {
+        self.learned
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect()
+    }
+
+    /// Classify the cursor line. Returns the state and, for awaiting input,
+    /// what kind of answer is wanted.
+    pub fn classify(&self, cursor_line: &str) -> (Detected, Option<&str>) {
+        if self.learned.iter().any(|r| r.is_match(cursor_line)) || self.ready.is_match(cursor_line)
+        {
+            return (Detected::Ready, None);
+        }
+        if self.continuation.is_match(cursor_line) {
+            return (Detected::Continuation, None);
+        }
+        if let Some((kind, _)) = self.awaiting.iter().find(|(_, r)| r.is_match(cursor_line)) {
+            return (Detected::AwaitingInput, Some(kind));
+        }
+        (Detected::Busy, None)
+    }
+
+    /// Whether a line looks like one of this REPL's prompts (used to strip
+    /// the trailing prompt from a command's output).
+    pub fn is_prompt(&self, line: &str) -> bool {
+        matches!(
+            self.classify(line).0,
+            Detected::Ready | Detected::Continuation
+        )
+    }
+
+    /// Only the awaiting-input patterns (shells use markers for the rest).
+    pub fn awaiting_kind(&self, cursor_line: &str) -> Option<&str> {
+        self.awaiting
+            .iter()
+            .find(|(_, r)| r.is_match(cursor_line))
+            .map(|(k, _)| k.as_str())
+    }
+}
+
+/// The text of the cursor's row up to the cursor: what a prompt regex sees.
+pub fn cursor_line(screen: &vt100::Screen) -> String {
+    let (row, col) = screen.cursor_position();
+    let mut line = String::new();
+    for c in 0..col {
+        match screen.cell(row, c) {
+            Some(cell) if cell.has_contents() => line.push_str(cell.contents()),
+            Some(cell) if cell.is_wide_continuation() => {}
+            _ => line.push(' '),
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn python() -> PromptMatcher {
+        PromptMatcher::new(&PromptConfig {
+            ready: vec![r"^>>> $".into()],
+            continuation: vec![r"^\.\.\. $".into()],
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn classifies_python_prompts() {
+        let m = python();
+        assert_eq!(m.classify(">>> ").0, Detected::Ready);
+        assert_eq!(m.classify("... ").0, Detected::Continuation);
+        assert_eq!(m.classify(">>> print(1)").0, Detected::Busy);
+        assert_eq!(
+            m.classify("Password: "),
+            (Detected::AwaitingInput, Some("password"))
+        );
+        assert_eq!(
+            m.classify("Continue? [y/N] "),
+            (Detected::AwaitingInput, Some("confirm"))
+        );
+    }
+
+    #[test]
+    fn learned_patterns_win_and_literals_work() {
+        let mut m = python();
+        assert_eq!(m.classify("~/src ❯ ").0, Detected::Busy);
+        m.learn("❯ ");
+        assert_eq!(m.classify("~/src ❯ ").0, Detected::Ready);
+        m.learn("[(unbalanced");
+        assert_eq!(m.classify("x [(unbalanced").0, Detected::Ready);
+    }
+
+    #[test]
+    fn cursor_line_pads_written_spaces() {
+        let mut p = vt100::Parser::new(
+            std::num::NonZeroU16::new(5).unwrap(),
+            std::num::NonZeroU16::new(20).unwrap(),
+            0,
+        );
+        p.process(b"hello\r\n>>> ");
+        assert_eq!(cursor_line(p.screen()), ">>> ");
+    }
+}

@@ -1,0 +1,542 @@
+//! The set of live sessions, and how a preset or a custom configuration
+//! becomes one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Deserialize;
+
+use super::detect::PromptMatcher;
+use super::pty::{SpawnSpec, find_program};
+use super::reaper::Reaper;
+use super::session::{Outcome, SendOptions, Session, SessionParts};
+use super::shell_integration;
+use super::{Actor, SessionError, SessionInfo, SessionState};
+use crate::preset::PresetDirs;
+use crate::preset::{Preset, PresetRegistry, PromptConfig, ShellFlavor, ShellIntegration};
+
+#[derive(Debug, Clone)]
+pub struct ManagerConfig {
+    pub rows: u16,
+    pub cols: u16,
+    /// Output kept per session (a ring; older bytes are dropped).
+    pub history_bytes: usize,
+    pub preset_dirs: PresetDirs,
+    /// Start the `__reaper` watchdog (off in unit tests of the library).
+    pub use_reaper: bool,
+}
+
+impl Default for ManagerConfig {
+    fn default() -> Self {
+        Self {
+            rows: 43,
+            cols: 132,
+            history_bytes: 4 << 20,
+            preset_dirs: PresetDirs::standard(),
+            use_reaper: true,
+        }
+    }
+}
+
+/// takafu/repl-mcp's `customConfig`.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomConfig {
+    /// Session name (optional; used as display name when none is given).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// REPL type: pry, irb, ipython, node, python or custom. Chooses the prompt patterns.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// Shell to start: bash, zsh or sh (or a path to one).
+    #[serde(default)]
+    pub shell: Option<String>,
+    /// Commands typed into the shell in order; the last one starts the REPL.
+    #[serde(default)]
+    pub commands: Vec<String>,
+    /// Directory the shell starts in (must exist).
+    #[serde(default)]
+    pub starting_directory: Option<String>,
+    /// Extra environment variables.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Command timeout in milliseconds.
+    #[serde(default)]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    pub preset: Option<String>,
+    pub custom: Option<CustomConfig>,
+    pub display_name: Option<String>,
+}
+
+pub struct CreateOutcome {
+    pub session: Arc<Session>,
+    /// The REPL reached its prompt and every setup step worked.
+    pub ready: bool,
+    pub error: Option<String>,
+    pub startup: Outcome,
+}
+
+/// A resolved plan to start a session.
+struct Plan {
+    preset_name: String,
+    display_name: String,
+    kind: String,
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+    cwd: PathBuf,
+    prompt: PromptConfig,
+    integration: Option<ShellIntegration>,
+    marker_mode: bool,
+    startup_commands: Vec<String>,
+    setup: Vec<String>,
+    timeout_ms: u64,
+    startup_timeout_ms: u64,
+    config: serde_json::Value,
+}
+
+pub struct SessionManager {
+    sessions: RwLock<BTreeMap<String, Arc<Session>>>,
+    presets: RwLock<Arc<PresetRegistry>>,
+    config: ManagerConfig,
+    reaper: Option<Reaper>,
+    runtime_dir: PathBuf,
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
+impl SessionManager {
+    /// Must be called inside a Tokio runtime (it watches SIGCHLD).
+    pub fn new(config: ManagerConfig) -> Arc<Self> {
+        let reaper = if config.use_reaper {
+            Reaper::spawn()
+                .map_err(|e| tracing::warn!(error = %e, "could not start the orphan reaper"))
+                .ok()
+        } else {
+            None
+        };
+        let presets = PresetRegistry::load(&config.preset_dirs);
+        for e in presets.errors() {
+            tracing::warn!("preset not loaded: {e}");
+        }
+        let runtime_dir = std::env::temp_dir().join(format!("repl-mcp-{}", std::process::id()));
+        let manager = Arc::new(Self {
+            sessions: RwLock::new(BTreeMap::new()),
+            presets: RwLock::new(Arc::new(presets)),
+            config,
+            reaper,
+            runtime_dir,
+        });
+        spawn_exit_watcher(Arc::downgrade(&manager));
+        manager
+    }
+
+    pub fn presets(&self) -> Arc<PresetRegistry> {
+        Arc::clone(&read(&self.presets))
+    }
+
+    /// Re-read presets from disk; returns the errors of broken ones.
+    pub fn reload_presets(&self) -> Vec<String> {
+        let reg = PresetRegistry::load(&self.config.preset_dirs);
+        let errors = reg.errors().iter().map(ToString::to_string).collect();
+        *write(&self.presets) = Arc::new(reg);
+        errors
+    }
+
+    pub fn get(&self, id: &str) -> Result<Arc<Session>, SessionError> {
+        read(&self.sessions)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| SessionError::UnknownSession(id.to_string()))
+    }
+
+    pub fn list(&self) -> Vec<Arc<Session>> {
+        read(&self.sessions).values().cloned().collect()
+    }
+
+    pub fn count(&self) -> usize {
+        read(&self.sessions).len()
+    }
+
+    /// Start a session and wait for its first prompt (and its setup steps).
+    pub async fn create(&self, req: CreateRequest) -> Result<CreateOutcome, SessionError> {
+        let id = self.new_id();
+        let plan = self.plan(&id, &req)?;
+        let matcher = PromptMatcher::new(&plan.prompt)
+            .map_err(|e| SessionError::InvalidConfig(format!("prompt regex: {e}")))?;
+        let mut argv = plan.argv.clone();
+        let mut env = plan.env.clone();
+        if let Some(integration) = &plan.integration {
+            let setup = shell_integration::prepare(integration, &self.runtime_dir.join(&id))?;
+            argv.extend(setup.extra_args);
+            env.extend(setup.env);
+        }
+        let spec = SpawnSpec {
+            argv: argv.clone(),
+            env,
+            cwd: plan.cwd.clone(),
+            rows: self.config.rows,
+            cols: self.config.cols,
+        };
+        let pty = tokio::task::spawn_blocking(move || super::pty::spawn(&spec))
+            .await
+            .map_err(|e| SessionError::Pty(e.to_string()))??;
+        let info = SessionInfo {
+            id: id.clone(),
+            preset: plan.preset_name.clone(),
+            display_name: plan.display_name.clone(),
+            kind: plan.kind.clone(),
+            argv,
+            cwd: plan.cwd.display().to_string(),
+            env: plan.env.clone(),
+            marker_mode: plan.marker_mode,
+            timeout_ms: plan.timeout_ms,
+            created_at: SystemTime::now(),
+            config: plan.config.clone(),
+        };
+        let session = Session::start(SessionParts {
+            info,
+            matcher,
+            history_bytes: self.config.history_bytes,
+            rows: self.config.rows,
+            cols: self.config.cols,
+            pty,
+        })?;
+        if let Some(r) = &self.reaper {
+            r.watch(session.pid);
+        }
+        write(&self.sessions).insert(id.clone(), Arc::clone(&session));
+        tracing::info!(session = %id, preset = %plan.preset_name, pid = session.pid, "session started");
+
+        let startup_timeout = Duration::from_millis(plan.startup_timeout_ms);
+        let began = Instant::now();
+        let mut startup = session.wait_startup(startup_timeout).await;
+        let mut error = startup_problem(&startup, plan.startup_timeout_ms);
+        if error.is_none() {
+            for line in plan.startup_commands.iter().chain(&plan.setup) {
+                let left = startup_timeout
+                    .saturating_sub(began.elapsed())
+                    .max(Duration::from_millis(500));
+                let opts = SendOptions {
+                    wait_for_prompt: true,
+                    timeout: left,
+                    add_newline: true,
+                    settle: super::DEFAULT_SETTLE,
+                    actor: Actor::Agent,
+                };
+                let step = session.send_input(line, &opts).await?;
+                startup.output.push_str(&step.output);
+                if !step.completed || !step.state.is_prompt() {
+                    error = Some(match step.state {
+                        SessionState::Exited => format!(
+                            "the program exited while running setup command `{line}` (exit code {})",
+                            step.exit_code.map_or("unknown".into(), |c| c.to_string())
+                        ),
+                        s => format!(
+                            "setup command `{line}` did not bring back a prompt within {} ms (state: {})",
+                            plan.startup_timeout_ms,
+                            s.as_str()
+                        ),
+                    });
+                    startup.state = step.state;
+                    break;
+                }
+                startup.state = step.state;
+            }
+        }
+        Ok(CreateOutcome {
+            ready: error.is_none(),
+            error,
+            startup,
+            session,
+        })
+    }
+
+    /// End a session and everything it started.
+    pub async fn destroy(&self, id: &str) -> Result<(), SessionError> {
+        let session = write(&self.sessions)
+            .remove(id)
+            .ok_or_else(|| SessionError::UnknownSession(id.to_string()))?;
+        let dir = self.runtime_dir.join(id);
+        let s = Arc::clone(&session);
+        tokio::task::spawn_blocking(move || {
+            s.terminate();
+            let _ = std::fs::remove_dir_all(dir);
+        })
+        .await
+        .map_err(|e| SessionError::Pty(e.to_string()))?;
+        if let Some(r) = &self.reaper {
+            r.unwatch(session.pid);
+        }
+        tracing::info!(session = %id, "session destroyed");
+        Ok(())
+    }
+
+    /// End every session (server shutdown).
+    pub fn shutdown(&self) {
+        let sessions: Vec<_> = std::mem::take(&mut *write(&self.sessions))
+            .into_values()
+            .collect();
+        let handles: Vec<_> = sessions
+            .into_iter()
+            .map(|s| std::thread::spawn(move || s.terminate()))
+            .collect();
+        for h in handles {
+            let _ = h.join();
+        }
+        let _ = std::fs::remove_dir_all(&self.runtime_dir);
+    }
+
+    fn new_id(&self) -> String {
+        loop {
+            let id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+            if !read(&self.sessions).contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    fn plan(&self, id: &str, req: &CreateRequest) -> Result<Plan, SessionError> {
+        let presets = self.presets();
+        let mut plan = match (&req.preset, &req.custom) {
+            (Some(name), None) => {
+                let loaded = presets
+                    .get(name)
+                    .ok_or_else(|| SessionError::UnknownPreset {
+                        name: name.clone(),
+                        known: presets.names().join(", "),
+                    })?;
+                plan_from_preset(&loaded.preset)?
+            }
+            (None, Some(custom)) => plan_from_custom(custom, &presets)?,
+            (Some(_), Some(_)) => {
+                return Err(SessionError::InvalidConfig(
+                    "give either presetConfig or customConfig, not both".into(),
+                ));
+            }
+            (None, None) => {
+                return Err(SessionError::InvalidConfig(format!(
+                    "give presetConfig (one of: {}) or customConfig",
+                    presets.names().join(", ")
+                )));
+            }
+        };
+        if let Some(name) = &req.display_name {
+            plan.display_name = name.clone();
+        }
+        let path_var = plan
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.as_str());
+        for program in required_programs(&plan) {
+            if find_program(&program, path_var).is_none() {
+                return Err(SessionError::ProgramMissing {
+                    program,
+                    what: format!("preset `{}`", plan.preset_name),
+                });
+            }
+        }
+        let mut env = vec![
+            ("TERM".to_string(), "xterm-256color".to_string()),
+            ("REPL_MCP".to_string(), "1".to_string()),
+            ("REPL_MCP_SESSION".to_string(), id.to_string()),
+        ];
+        env.append(&mut plan.env);
+        plan.env = env;
+        Ok(plan)
+    }
+}
+
+fn startup_problem(startup: &Outcome, timeout_ms: u64) -> Option<String> {
+    match startup.state {
+        SessionState::Exited => Some(format!(
+            "the program exited during start-up (exit code {}); its output: {}",
+            startup
+                .exit_code
+                .map_or("unknown".into(), |c| c.to_string()),
+            tail_chars(&startup.output, 400)
+        )),
+        SessionState::Failed => startup.failure.clone(),
+        _ if !startup.completed => Some(format!(
+            "no prompt within {timeout_ms} ms of start-up (state: {})",
+            startup.state.as_str()
+        )),
+        SessionState::AwaitingInput => Some(format!(
+            "the program asks for input before its first prompt ({})",
+            startup.awaiting.as_deref().unwrap_or("input")
+        )),
+        _ => None,
+    }
+}
+
+fn tail_chars(s: &str, n: usize) -> String {
+    let count = s.chars().count();
+    s.chars().skip(count.saturating_sub(n)).collect()
+}
+
+fn required_programs(plan: &Plan) -> Vec<String> {
+    let mut out = vec![plan.argv[0].clone()];
+    // The last typed command starts the REPL: check its program too, unless
+    // it is a shell builtin or an assignment.
+    if let Some(last) = plan.startup_commands.last()
+        && let Some(word) = last.split_whitespace().next()
+        && !word.contains('=')
+        && !matches!(
+            word,
+            "cd" | "source" | "." | "export" | "exec" | "eval" | "set" | "alias"
+        )
+    {
+        out.push(word.to_string());
+    }
+    out
+}
+
+fn resolve_dir(dir: Option<&str>) -> Result<PathBuf, SessionError> {
+    let Some(dir) = dir else {
+        return std::env::current_dir().map_err(SessionError::Io);
+    };
+    let expanded = match dir.strip_prefix("~") {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => dirs::home_dir()
+            .map(|h| h.join(rest.trim_start_matches('/')))
+            .unwrap_or_else(|| PathBuf::from(dir)),
+        _ => PathBuf::from(dir),
+    };
+    if expanded.is_dir() {
+        Ok(expanded)
+    } else {
+        Err(SessionError::MissingDirectory(dir.to_string()))
+    }
+}
+
+fn plan_from_preset(p: &Preset) -> Result<Plan, SessionError> {
+    let (argv, integration, startup_commands) = match &p.shell {
+        Some(shell) => (
+            vec![shell.clone()],
+            Some(integration_for(shell)?),
+            p.commands.clone(),
+        ),
+        None => (p.command.clone(), p.shell_integration.clone(), Vec::new()),
+    };
+    if argv.is_empty() {
+        return Err(SessionError::InvalidConfig(format!(
+            "preset `{}` has no command",
+            p.name
+        )));
+    }
+    let marker_mode = integration.is_some() && startup_commands.is_empty();
+    Ok(Plan {
+        preset_name: p.name.clone(),
+        display_name: p.display_name().to_string(),
+        kind: p.kind.clone().unwrap_or_else(|| p.name.clone()),
+        argv,
+        env: p.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        cwd: resolve_dir(p.cwd.as_deref())?,
+        prompt: p.prompt.clone(),
+        integration,
+        marker_mode,
+        startup_commands,
+        setup: p.setup.clone(),
+        timeout_ms: p.timeout_ms,
+        startup_timeout_ms: p.startup_timeout_ms,
+        config: serde_json::to_value(p).unwrap_or_default(),
+    })
+}
+
+fn integration_for(shell: &str) -> Result<ShellIntegration, SessionError> {
+    let base = Path::new(shell)
+        .file_name()
+        .and_then(|s| s.to_str())
+        .unwrap_or(shell);
+    let flavor = match base {
+        "bash" => ShellFlavor::Bash,
+        "zsh" => ShellFlavor::Zsh,
+        "sh" | "dash" | "ash" | "ksh" | "mksh" => ShellFlavor::Sh,
+        "cmd" | "cmd.exe" | "powershell" | "pwsh" => {
+            return Err(SessionError::InvalidConfig(format!(
+                "shell `{shell}` is Windows-only; use bash, zsh or sh"
+            )));
+        }
+        other => {
+            return Err(SessionError::InvalidConfig(format!(
+                "unsupported shell `{other}`; use bash, zsh or sh"
+            )));
+        }
+    };
+    Ok(ShellIntegration {
+        flavor,
+        source_user_rc: false,
+    })
+}
+
+fn plan_from_custom(c: &CustomConfig, presets: &PresetRegistry) -> Result<Plan, SessionError> {
+    let shell = c.shell.clone().unwrap_or_else(|| "bash".to_string());
+    let integration = integration_for(&shell)?;
+    let kind = c.kind.clone().unwrap_or_else(|| "custom".to_string());
+    // The prompts of the REPL the last command starts come from the preset
+    // of that type; `custom` gets a broad set of common prompt endings.
+    let prompt = match presets.get(&kind) {
+        Some(p) if kind != "custom" => p.preset.prompt.clone(),
+        _ => PromptConfig {
+            ready: vec![r"[>$#%❯»] $".into(), r"^In \[\d+\]: $".into()],
+            continuation: vec![r"^\.\.\. $".into(), r"^\s*\.\.\.: $".into()],
+            ..Default::default()
+        },
+    };
+    let marker_mode = c.commands.is_empty();
+    Ok(Plan {
+        preset_name: "custom".into(),
+        display_name: c
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{kind} ({shell})")),
+        kind,
+        argv: vec![shell],
+        env: c
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        cwd: resolve_dir(c.starting_directory.as_deref())?,
+        prompt,
+        integration: Some(integration),
+        marker_mode,
+        startup_commands: c.commands.clone(),
+        setup: Vec::new(),
+        timeout_ms: c.timeout.unwrap_or(30_000).max(1),
+        startup_timeout_ms: c.timeout.unwrap_or(30_000).max(1000),
+        config: serde_json::to_value(c).unwrap_or_default(),
+    })
+}
+
+/// Reap children as soon as they exit: SIGCHLD wakes this task, which asks
+/// every live session whether its REPL is gone.
+fn spawn_exit_watcher(manager: Weak<SessionManager>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut sigchld) = signal(SignalKind::child()) else {
+        tracing::warn!("cannot watch SIGCHLD; exits are noticed when the PTY closes");
+        return;
+    };
+    tokio::spawn(async move {
+        while sigchld.recv().await.is_some() {
+            let Some(m) = manager.upgrade() else { return };
+            for s in m.list() {
+                if !s.state().is_terminal() {
+                    s.check_exit();
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,29 @@
+//! Sessions: real programs on pseudo-terminals, their screens, their state.
+//!
+//! Nothing here knows about MCP or HTTP. The MCP tools, the web view and
+//! (later) a daemon are all callers of [`SessionManager`].
+
+mod clean;
+mod detect;
+mod error;
+mod manager;
+mod markers;
+mod output;
+pub mod pty;
+mod reaper;
+mod ring;
+#[allow(clippy::module_inception)]
+mod session;
+mod shell_integration;
+mod state;
+
+pub use clean::render as clean_text;
+pub use detect::PromptMatcher;
+pub use error::SessionError;
+pub use manager::{CreateOutcome, CreateRequest, CustomConfig, ManagerConfig, SessionManager};
+pub use reaper::{Reaper, run_watchdog};
+pub use session::{
+    CommandRecord, DEFAULT_SETTLE, HistoryEntry, Outcome, SendOptions, Session, SessionEvent,
+    SessionInfo, SessionSnapshot, unix_ms,
+};
+pub use state::{Actor, SessionState};

@@ -1,0 +1,119 @@
+//! Extracting a command's own output from the bytes it produced: without the
+//! echo of what was typed and without the prompt that followed.
+
+use super::clean::render;
+use super::detect::PromptMatcher;
+use super::markers::{Marker, MarkerKind};
+
+/// `raw` starts at absolute offset `base`; `markers` are those inside it.
+pub fn extract_output(
+    raw: &[u8],
+    base: u64,
+    markers: &[&Marker],
+    input: &str,
+    matcher: &PromptMatcher,
+) -> String {
+    let to_local = |abs: u64| {
+        usize::try_from(abs.saturating_sub(base))
+            .unwrap_or(usize::MAX)
+            .min(raw.len())
+    };
+    // Shells with a command-start marker: the output is exactly what lies
+    // between each `C` and the `D` that follows it.
+    let mut segments = Vec::new();
+    let mut open: Option<usize> = None;
+    for m in markers {
+        match m.kind {
+            MarkerKind::CommandStart => open = Some(to_local(m.end)),
+            MarkerKind::CommandDone { .. } => {
+                if let Some(from) = open.take() {
+                    segments.push(render(&raw[from..to_local(m.start).max(from)]));
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(from) = open {
+        segments.push(render(&raw[from..]));
+    }
+    if !segments.is_empty() {
+        let joined = segments
+            .iter()
+            .map(|s| s.trim_end_matches('\n'))
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+        return joined;
+    }
+    strip_echo_and_prompt(&render(raw), input, matcher)
+}
+
+/// For REPLs without markers: drop the echoed input lines at the top and
+/// the prompt line at the bottom.
+pub fn strip_echo_and_prompt(clean: &str, input: &str, matcher: &PromptMatcher) -> String {
+    let lines: Vec<&str> = clean.split('\n').collect();
+    let mut first = 0;
+    for typed in input.split('\n') {
+        let typed = typed.trim_end_matches('\r').trim_end();
+        match lines.get(first) {
+            Some(line) if line.trim_end().ends_with(typed) => first += 1,
+            _ => break,
+        }
+    }
+    let mut last = lines.len();
+    while last > first {
+        let line = lines[last - 1];
+        if line.trim().is_empty()
+            || matcher.is_prompt(line)
+            || matcher.is_prompt(&format!("{line} "))
+        {
+            last -= 1;
+            // Only the final prompt (and blank lines after output) go.
+            if !line.trim().is_empty() {
+                break;
+            }
+        } else {
+            break;
+        }
+    }
+    lines[first..last].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preset::PromptConfig;
+    use crate::session::markers::MarkerScanner;
+
+    fn py() -> PromptMatcher {
+        PromptMatcher::new(&PromptConfig {
+            ready: vec![r"^>>> $".into()],
+            continuation: vec![r"^\.\.\. $".into()],
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn strips_echo_and_prompt() {
+        let raw = b"print(7)\r\n7\r\n>>> ";
+        assert_eq!(extract_output(raw, 0, &[], "print(7)", &py()), "7");
+    }
+
+    #[test]
+    fn strips_multiline_echo() {
+        let raw = b"for i in range(2):\r\n...     print(i)\r\n... \r\n0\r\n1\r\n>>> ";
+        let out = extract_output(raw, 0, &[], "for i in range(2):\n    print(i)\n", &py());
+        assert_eq!(out, "0\n1");
+    }
+
+    #[test]
+    fn uses_command_markers_when_present() {
+        let raw = b"echo hi\r\n\x1b]133;C\x07hi\r\n\x1b]133;D;0\x07\x1b]133;A\x07$ \x1b]133;B\x07";
+        let mut s = MarkerScanner::default();
+        let mut m = Vec::new();
+        s.scan(raw, 100, &mut m);
+        let refs: Vec<&Marker> = m.iter().collect();
+        assert_eq!(extract_output(raw, 100, &refs, "echo hi", &py()), "hi");
+    }
+}

@@ -1,0 +1,913 @@
+//! One live REPL on a pseudo-terminal.
+//!
+//! A reader thread owns the PTY's read side. Every chunk it reads goes, under
+//! one lock, into the output ring, the terminal model and the prompt
+//! detector; then it bumps a `watch` channel, which wakes whoever waits on the
+//! session at once. Waits are `select!`s on that channel and a deadline: no
+//! polling and no sleeps decide when a command is done.
+
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::num::NonZeroU16;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use portable_pty::{Child, MasterPty, PtySize};
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+
+use super::detect::{Detected, PromptMatcher, cursor_line};
+use super::markers::{Marker, MarkerKind, MarkerScanner};
+use super::output::extract_output;
+use super::ring::OutputRing;
+use super::{Actor, SessionError, SessionState};
+
+/// How many recent markers, history entries and log lines a session keeps.
+const MAX_MARKERS: usize = 4096;
+const MAX_HISTORY: usize = 200;
+const MAX_LOG: usize = 200;
+/// Between the lines of a multi-line input: how long the REPL may stay
+/// silent before the next line is sent anyway (it may be reading the line
+/// itself, as `input()` does, and will never print a prompt for it).
+const LINE_SETTLE: Duration = Duration::from_millis(100);
+/// With `wait_for_prompt = false`: how long output may pause before the call
+/// returns what has arrived.
+pub const DEFAULT_SETTLE: Duration = Duration::from_millis(300);
+
+/// Static facts about a session, fixed at creation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    pub id: String,
+    pub preset: String,
+    pub display_name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub argv: Vec<String>,
+    pub cwd: String,
+    pub env: Vec<(String, String)>,
+    pub marker_mode: bool,
+    pub timeout_ms: u64,
+    #[serde(skip)]
+    pub created_at: SystemTime,
+    /// The configuration as given (preset or customConfig), for details.
+    pub config: serde_json::Value,
+}
+
+/// What the web view (and any other watcher) is told.
+#[derive(Debug, Clone)]
+pub enum SessionEvent {
+    Output(Arc<[u8]>),
+    State { state: SessionState, actor: Actor },
+    Resized { cols: u16, rows: u16 },
+    Closed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub input: String,
+    pub actor: Actor,
+    pub started_at_ms: u128,
+    pub duration_ms: Option<u128>,
+    pub state: Option<SessionState>,
+    pub exit_code: Option<i32>,
+}
+
+/// The record of the last command, kept for paging (`get_full_output`).
+#[derive(Debug, Clone, Default)]
+pub struct CommandRecord {
+    pub input: String,
+    pub start: u64,
+    pub end: u64,
+    pub output: String,
+    pub exit_code: Option<i32>,
+    pub truncated_start: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    pub wait_for_prompt: bool,
+    pub timeout: Duration,
+    pub add_newline: bool,
+    pub settle: Duration,
+    pub actor: Actor,
+}
+
+/// What came of sending input or waiting.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub state: SessionState,
+    /// The REPL reached a prompt (or settled) before the deadline.
+    pub completed: bool,
+    pub timed_out: bool,
+    pub raw: Vec<u8>,
+    pub output: String,
+    pub exit_code: Option<i32>,
+    pub awaiting: Option<String>,
+    pub elapsed: Duration,
+    /// Older output was dropped from the ring before it could be returned.
+    pub truncated_start: bool,
+    pub failure: Option<String>,
+}
+
+struct Inner {
+    parser: vt100::Parser,
+    ring: OutputRing,
+    scanner: MarkerScanner,
+    markers: VecDeque<Marker>,
+    matcher: PromptMatcher,
+    marker_mode: bool,
+    state: SessionState,
+    awaiting: Option<String>,
+    secondary_prompt: bool,
+    /// Bumped every time the REPL shows a prompt.
+    prompt_seq: u64,
+    last_status: Option<i32>,
+    exit_code: Option<i32>,
+    failure: Option<String>,
+    last_actor: Actor,
+    last_output_at: Instant,
+    last_activity: SystemTime,
+    history: VecDeque<HistoryEntry>,
+    last_command: Option<CommandRecord>,
+    log: VecDeque<String>,
+    pty_closed: bool,
+}
+
+impl Inner {
+    fn log(&mut self, msg: String) {
+        if self.log.len() >= MAX_LOG {
+            self.log.pop_front();
+        }
+        tracing::debug!("{msg}");
+        self.log.push_back(msg);
+    }
+
+    fn set_state(&mut self, state: SessionState) -> bool {
+        if self.state == state {
+            return false;
+        }
+        self.log(format!(
+            "state {} -> {}",
+            self.state.as_str(),
+            state.as_str()
+        ));
+        self.state = state;
+        true
+    }
+
+    /// Re-derive the state after a chunk. Returns whether it changed.
+    fn update_state(&mut self, new_markers: &[Marker]) -> bool {
+        if self.state.is_terminal() {
+            return false;
+        }
+        let mut changed = false;
+        for m in new_markers {
+            match m.kind {
+                MarkerKind::PromptStart { secondary } => self.secondary_prompt = secondary,
+                MarkerKind::PromptEnd => {
+                    self.prompt_seq += 1;
+                    self.awaiting = None;
+                    let s = if self.secondary_prompt {
+                        SessionState::Continuation
+                    } else {
+                        SessionState::Ready
+                    };
+                    changed |= self.set_state(s);
+                }
+                MarkerKind::CommandStart => changed |= self.set_state(SessionState::Busy),
+                MarkerKind::CommandDone { status } => self.last_status = status,
+            }
+            if self.markers.len() >= MAX_MARKERS {
+                self.markers.pop_front();
+            }
+            self.markers.push_back(m.clone());
+        }
+        if !new_markers.is_empty() {
+            return changed;
+        }
+        let screen = self.parser.screen();
+        let line = cursor_line(screen);
+        if screen.alternate_screen() {
+            self.awaiting = Some("pager".into());
+            return self.set_state(SessionState::AwaitingInput);
+        }
+        let (detected, kind) = self.matcher.classify(&line);
+        let kind = kind.map(str::to_string);
+        if self.marker_mode {
+            // Shells: markers decide ready/busy. The regexes only spot a
+            // question (password, [y/N]) while a command runs, and prompts
+            // taught with `set_session_ready` (a REPL started from the shell).
+            if self.state.is_prompt() {
+                return false;
+            }
+            return match (detected, kind) {
+                (Detected::AwaitingInput, kind) => {
+                    self.awaiting = kind;
+                    self.set_state(SessionState::AwaitingInput)
+                }
+                (Detected::Ready, _) if self.learned_match(&line) => {
+                    self.prompt_seq += 1;
+                    self.set_state(SessionState::Ready)
+                }
+                _ if self.state == SessionState::AwaitingInput => {
+                    self.awaiting = None;
+                    self.set_state(SessionState::Busy)
+                }
+                _ => false,
+            };
+        }
+        match detected {
+            Detected::Ready => {
+                self.prompt_seq += 1;
+                self.awaiting = None;
+                self.set_state(SessionState::Ready)
+            }
+            Detected::Continuation => {
+                self.prompt_seq += 1;
+                self.awaiting = None;
+                self.set_state(SessionState::Continuation)
+            }
+            Detected::AwaitingInput => {
+                self.awaiting = kind;
+                self.set_state(SessionState::AwaitingInput)
+            }
+            Detected::Busy => {
+                self.awaiting = None;
+                if self.state == SessionState::Starting {
+                    false
+                } else {
+                    self.set_state(SessionState::Busy)
+                }
+            }
+        }
+    }
+
+    fn learned_match(&self, line: &str) -> bool {
+        let learned = self.matcher.learned();
+        !learned.is_empty()
+            && learned
+                .iter()
+                .filter_map(|p| regex::Regex::new(p).ok())
+                .any(|r| r.is_match(line))
+    }
+
+    /// Output of the command that started at `start`, as clean text.
+    fn command_output(&self, start: u64, end: u64, input: &str) -> (Vec<u8>, String, bool) {
+        let (raw, lost) = self.ring.slice(start, end);
+        let markers: Vec<&Marker> = self
+            .markers
+            .iter()
+            .filter(|m| m.start >= start && m.end <= end)
+            .collect();
+        let output = extract_output(&raw, start, &markers, input, &self.matcher);
+        (raw, output, lost)
+    }
+}
+
+/// A live session. Cheap to share (`Arc<Session>`).
+pub struct Session {
+    pub info: SessionInfo,
+    inner: Mutex<Inner>,
+    changed: watch::Sender<u64>,
+    events: broadcast::Sender<SessionEvent>,
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
+    master: Mutex<Box<dyn MasterPty + Send>>,
+    child: Mutex<Box<dyn Child + Send + Sync>>,
+    pub pid: i32,
+    /// One command at a time per session.
+    op_lock: tokio::sync::Mutex<()>,
+}
+
+pub struct SessionParts {
+    pub info: SessionInfo,
+    pub matcher: PromptMatcher,
+    pub history_bytes: usize,
+    pub rows: u16,
+    pub cols: u16,
+    pub pty: super::pty::SpawnedPty,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock must not wedge the session forever.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Session {
+    /// Wrap a freshly spawned PTY and start its reader thread.
+    pub fn start(parts: SessionParts) -> Result<Arc<Self>, SessionError> {
+        let SessionParts {
+            info,
+            matcher,
+            history_bytes,
+            rows,
+            cols,
+            pty,
+        } = parts;
+        let nz = |v: u16| NonZeroU16::new(v.max(1)).unwrap_or(NonZeroU16::MIN);
+        let marker_mode = info.marker_mode;
+        let inner = Inner {
+            parser: vt100::Parser::new(nz(rows), nz(cols), 0),
+            ring: OutputRing::new(history_bytes),
+            scanner: MarkerScanner::default(),
+            markers: VecDeque::new(),
+            matcher,
+            marker_mode,
+            state: SessionState::Starting,
+            awaiting: None,
+            secondary_prompt: false,
+            prompt_seq: 0,
+            last_status: None,
+            exit_code: None,
+            failure: None,
+            last_actor: Actor::Agent,
+            last_output_at: Instant::now(),
+            last_activity: SystemTime::now(),
+            history: VecDeque::new(),
+            last_command: None,
+            log: VecDeque::new(),
+            pty_closed: false,
+        };
+        let (changed, _) = watch::channel(0);
+        let (events, _) = broadcast::channel(1024);
+        let super::pty::SpawnedPty {
+            master,
+            child,
+            reader,
+            writer,
+            pid,
+        } = pty;
+        let session = Arc::new(Session {
+            info,
+            inner: Mutex::new(inner),
+            changed,
+            events,
+            writer: Arc::new(Mutex::new(writer)),
+            master: Mutex::new(master),
+            child: Mutex::new(child),
+            pid,
+            op_lock: tokio::sync::Mutex::new(()),
+        });
+        let weak = Arc::downgrade(&session);
+        std::thread::Builder::new()
+            .name(format!("pty-{}", session.info.id))
+            .stack_size(128 * 1024)
+            .spawn(move || reader_loop(reader, weak))
+            .map_err(SessionError::Io)?;
+        Ok(session)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.info.id
+    }
+
+    pub fn state(&self) -> SessionState {
+        lock(&self.inner).state
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        self.events.subscribe()
+    }
+
+    fn notify(&self) {
+        self.changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    fn publish_state(&self, inner: &Inner) {
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(SessionEvent::State {
+                state: inner.state,
+                actor: inner.last_actor,
+            });
+        }
+    }
+
+    /// Called by the reader thread for every chunk.
+    fn on_chunk(&self, chunk: &[u8]) {
+        let mut markers = Vec::new();
+        {
+            let mut inner = lock(&self.inner);
+            let base = inner.ring.end();
+            inner.ring.push(chunk);
+            inner.parser.process(chunk);
+            inner.scanner.scan(chunk, base, &mut markers);
+            inner.last_output_at = Instant::now();
+            inner.last_activity = SystemTime::now();
+            if inner.update_state(&markers) {
+                self.publish_state(&inner);
+            }
+        }
+        self.notify();
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(SessionEvent::Output(Arc::from(chunk)));
+        }
+    }
+
+    fn on_eof(&self) {
+        {
+            let mut inner = lock(&self.inner);
+            inner.pty_closed = true;
+            inner.log("pty closed".into());
+        }
+        self.check_exit();
+        self.notify();
+    }
+
+    /// Reap the child if it has exited (called on SIGCHLD and at EOF).
+    pub fn check_exit(&self) -> bool {
+        let status = match lock(&self.child).try_wait() {
+            Ok(Some(status)) => status,
+            _ => return false,
+        };
+        let mut inner = lock(&self.inner);
+        if inner.state.is_terminal() {
+            return true;
+        }
+        let code = i32::try_from(status.exit_code()).ok();
+        inner.exit_code = code;
+        let msg = match status.signal() {
+            Some(sig) => format!("process ended by signal {sig}"),
+            None => format!("process exited with code {}", status.exit_code()),
+        };
+        inner.log(msg.clone());
+        if inner.failure.is_none() {
+            inner.failure = Some(msg);
+        }
+        inner.set_state(SessionState::Exited);
+        self.publish_state(&inner);
+        drop(inner);
+        self.notify();
+        true
+    }
+
+    /// Refuse input to a session that has ended.
+    fn ensure_running(&self) -> Result<(), SessionError> {
+        let inner = lock(&self.inner);
+        if inner.state.is_terminal() {
+            return Err(SessionError::NotRunning {
+                id: self.info.id.clone(),
+                state: inner.state,
+                reason: inner.failure.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn write_bytes(&self, bytes: Vec<u8>) -> Result<(), SessionError> {
+        let writer = Arc::clone(&self.writer);
+        // A PTY write blocks when the REPL stops reading; keep that off the
+        // async workers.
+        tokio::task::spawn_blocking(move || {
+            let mut w = lock(&writer);
+            w.write_all(&bytes)?;
+            w.flush()
+        })
+        .await
+        .map_err(|e| SessionError::Pty(e.to_string()))??;
+        Ok(())
+    }
+
+    /// Raw keystrokes from a person (web view) or a recovery step.
+    pub async fn write_raw(&self, bytes: &[u8], actor: Actor) -> Result<(), SessionError> {
+        self.ensure_running()?;
+        {
+            let mut inner = lock(&self.inner);
+            if inner.last_actor != actor {
+                inner.last_actor = actor;
+                self.publish_state(&inner);
+            }
+            inner.last_activity = SystemTime::now();
+        }
+        self.write_bytes(bytes.to_vec()).await
+    }
+
+    /// Send input and, depending on `opts`, wait for the REPL to answer.
+    pub async fn send_input(
+        &self,
+        input: &str,
+        opts: &SendOptions,
+    ) -> Result<Outcome, SessionError> {
+        self.ensure_running()?;
+        let _op = self.op_lock.lock().await;
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + opts.timeout;
+        let mut text = input.to_string();
+        if opts.add_newline {
+            text.push('\n');
+        }
+        // Enter on a real keyboard sends CR; line-editing REPLs expect it.
+        let lines: Vec<String> = text
+            .split_inclusive('\n')
+            .map(|l| match l.strip_suffix('\n') {
+                Some(body) => format!("{}\r", body.strip_suffix('\r').unwrap_or(body)),
+                None => l.to_string(),
+            })
+            .collect();
+        let start = {
+            let mut inner = lock(&self.inner);
+            let start = inner.ring.end();
+            inner.last_actor = opts.actor;
+            if inner.state.is_prompt() {
+                inner.set_state(SessionState::Busy);
+            }
+            self.publish_state(&inner);
+            if inner.history.len() >= MAX_HISTORY {
+                inner.history.pop_front();
+            }
+            inner.history.push_back(HistoryEntry {
+                input: input.to_string(),
+                actor: opts.actor,
+                started_at_ms: unix_ms(SystemTime::now()),
+                duration_ms: None,
+                state: None,
+                exit_code: None,
+            });
+            inner.last_command = Some(CommandRecord {
+                input: input.to_string(),
+                start,
+                end: start,
+                ..Default::default()
+            });
+            start
+        };
+        let mut completed = false;
+        if opts.wait_for_prompt {
+            let n = lines.len();
+            for (i, line) in lines.into_iter().enumerate() {
+                let seq = lock(&self.inner).prompt_seq;
+                self.write_bytes(line.into_bytes()).await?;
+                let last = i + 1 == n;
+                let settle = (!last).then_some(LINE_SETTLE);
+                let done = self
+                    .wait_until(deadline, settle, |inner| {
+                        (inner.prompt_seq > seq && inner.state.is_prompt())
+                            || matches!(
+                                inner.state,
+                                SessionState::AwaitingInput
+                                    | SessionState::Exited
+                                    | SessionState::Failed
+                            )
+                    })
+                    .await;
+                completed = done == WaitEnd::Condition;
+                if done == WaitEnd::Deadline || (last && !completed) {
+                    break;
+                }
+                let state = self.state();
+                if !state.is_prompt() && !last && done == WaitEnd::Condition {
+                    // Awaiting input or ended: the rest would go astray.
+                    break;
+                }
+            }
+        } else {
+            let seq = lock(&self.inner).prompt_seq;
+            self.write_bytes(text.replace('\n', "\r").into_bytes())
+                .await?;
+            let done = self
+                .wait_until(deadline, Some(opts.settle), |inner| {
+                    (inner.prompt_seq > seq && inner.state.is_prompt())
+                        || matches!(
+                            inner.state,
+                            SessionState::AwaitingInput
+                                | SessionState::Exited
+                                | SessionState::Failed
+                        )
+                })
+                .await;
+            completed = done != WaitEnd::Deadline;
+        }
+        Ok(self.finish_command(start, started, completed, !completed))
+    }
+
+    /// Wait (up to `timeout`) for the running command to reach a prompt or
+    /// any other settled state, and return its output so far.
+    pub async fn wait_settled(&self, timeout: Duration) -> Outcome {
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let end = self
+            .wait_until(deadline, None, |inner| inner.state.is_settled())
+            .await;
+        let completed = end == WaitEnd::Condition;
+        let start = lock(&self.inner)
+            .last_command
+            .as_ref()
+            .map(|c| c.start)
+            .unwrap_or(0);
+        self.finish_command(start, started, completed, !completed)
+    }
+
+    /// Wait for the first prompt after start-up.
+    pub async fn wait_startup(&self, timeout: Duration) -> Outcome {
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let end = self
+            .wait_until(deadline, None, |inner| {
+                inner.state.is_settled() && inner.state != SessionState::Busy
+            })
+            .await;
+        let completed = end == WaitEnd::Condition;
+        let inner = lock(&self.inner);
+        let (raw, lost) = inner.ring.slice(0, inner.ring.end());
+        let output = super::clean::render(&raw);
+        Outcome {
+            state: inner.state,
+            completed,
+            timed_out: !completed,
+            raw,
+            output,
+            exit_code: inner.exit_code,
+            awaiting: inner.awaiting.clone(),
+            elapsed: started.elapsed(),
+            truncated_start: lost,
+            failure: inner.failure.clone(),
+        }
+    }
+
+    fn finish_command(
+        &self,
+        start: u64,
+        started: Instant,
+        completed: bool,
+        timed_out: bool,
+    ) -> Outcome {
+        let mut inner = lock(&self.inner);
+        let end = inner.ring.end();
+        let input = inner
+            .last_command
+            .as_ref()
+            .map(|c| c.input.clone())
+            .unwrap_or_default();
+        let (raw, output, lost) = inner.command_output(start, end, &input);
+        let exit_code = if inner.state == SessionState::Exited {
+            inner.exit_code
+        } else if inner.marker_mode && inner.state.is_prompt() {
+            inner.last_status
+        } else {
+            None
+        };
+        let state = inner.state;
+        let elapsed = started.elapsed();
+        if let Some(h) = inner.history.back_mut() {
+            h.duration_ms = Some(elapsed.as_millis());
+            h.state = Some(state);
+            h.exit_code = exit_code;
+        }
+        inner.last_command = Some(CommandRecord {
+            input,
+            start,
+            end,
+            output: output.clone(),
+            exit_code,
+            truncated_start: lost,
+        });
+        if timed_out {
+            inner.log(format!(
+                "wait timed out after {elapsed:?} in state {}",
+                state.as_str()
+            ));
+        }
+        Outcome {
+            state,
+            completed,
+            timed_out,
+            raw,
+            output,
+            exit_code,
+            awaiting: inner.awaiting.clone(),
+            elapsed,
+            truncated_start: lost,
+            failure: inner.failure.clone(),
+        }
+    }
+
+    /// Block until `cond` holds, the deadline passes, or (with `settle`)
+    /// output has paused for that long.
+    async fn wait_until<F>(
+        &self,
+        deadline: tokio::time::Instant,
+        settle: Option<Duration>,
+        mut cond: F,
+    ) -> WaitEnd
+    where
+        F: FnMut(&Inner) -> bool,
+    {
+        let mut rx = self.changed.subscribe();
+        let began = Instant::now();
+        loop {
+            let quiet_at = {
+                let inner = lock(&self.inner);
+                if cond(&inner) {
+                    return WaitEnd::Condition;
+                }
+                settle.map(|s| inner.last_output_at.max(began) + s)
+            };
+            let quiet = async {
+                match quiet_at {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                r = rx.changed() => {
+                    if r.is_err() {
+                        return WaitEnd::Deadline;
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => return WaitEnd::Deadline,
+                _ = quiet => {
+                    // Re-check: output may have arrived just now.
+                    let inner = lock(&self.inner);
+                    if cond(&inner) {
+                        return WaitEnd::Condition;
+                    }
+                    if let Some(s) = settle && inner.last_output_at.max(began) + s <= Instant::now() {
+                        return WaitEnd::Settled;
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn send_signal(&self, name: &str) -> Result<(), SessionError> {
+        self.ensure_running()?;
+        let sig = super::pty::signal_number(name)
+            .ok_or_else(|| SessionError::UnknownSignal(name.to_string()))?;
+        let master = lock(&self.master);
+        super::pty::signal_foreground(master.as_ref(), self.pid, sig)?;
+        drop(master);
+        lock(&self.inner).log(format!("signal {name} sent"));
+        Ok(())
+    }
+
+    pub fn resize(&self, cols: u16, rows: u16) -> Result<(), SessionError> {
+        let (cols, rows) = (cols.clamp(10, 1000), rows.clamp(2, 500));
+        lock(&self.master)
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .map_err(|e| SessionError::Pty(format!("{e:#}")))?;
+        let nz = |v: u16| NonZeroU16::new(v).unwrap_or(NonZeroU16::MIN);
+        lock(&self.inner).parser.set_size(nz(rows), nz(cols));
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(SessionEvent::Resized { cols, rows });
+        }
+        Ok(())
+    }
+
+    /// Teach a ready prompt; returns whether the current line matches it.
+    pub fn set_ready_pattern(&self, pattern: &str) -> bool {
+        let mut inner = lock(&self.inner);
+        let re = inner.matcher.learn(pattern);
+        inner.log(format!("learned ready pattern {:?}", re.as_str()));
+        let line = cursor_line(inner.parser.screen());
+        let matches = re.is_match(&line);
+        if matches && !inner.state.is_terminal() {
+            inner.prompt_seq += 1;
+            inner.awaiting = None;
+            inner.set_state(SessionState::Ready);
+            self.publish_state(&inner);
+        }
+        drop(inner);
+        self.notify();
+        matches
+    }
+
+    /// End the process, keep the transcript, refuse further input.
+    pub fn mark_failed(&self, reason: &str) {
+        {
+            let mut inner = lock(&self.inner);
+            inner.failure = Some(reason.to_string());
+            inner.log(format!("marked failed: {reason}"));
+            inner.state = SessionState::Failed;
+            self.publish_state(&inner);
+        }
+        self.notify();
+        let pid = self.pid;
+        std::thread::spawn(move || super::pty::kill_session_tree(pid));
+    }
+
+    /// Kill everything the session started (blocking; short).
+    pub fn terminate(&self) {
+        super::pty::kill_session_tree(self.pid);
+        let _ = lock(&self.child).try_wait();
+        {
+            let mut inner = lock(&self.inner);
+            if !inner.state.is_terminal() {
+                inner.set_state(SessionState::Exited);
+                inner
+                    .failure
+                    .get_or_insert_with(|| "session destroyed".into());
+            }
+        }
+        self.notify();
+        let _ = self.events.send(SessionEvent::Closed);
+    }
+
+    /// The screen as text (`full`) or just the cursor line.
+    pub fn screen_text(&self, full: bool) -> String {
+        let inner = lock(&self.inner);
+        if full {
+            inner.parser.screen().contents()
+        } else {
+            cursor_line(inner.parser.screen())
+        }
+    }
+
+    /// Bytes that repaint the current screen in a fresh terminal, and its size.
+    pub fn screen_snapshot(&self) -> (Vec<u8>, u16, u16) {
+        let inner = lock(&self.inner);
+        let screen = inner.parser.screen();
+        let (rows, cols) = screen.size();
+        (
+            screen.contents_formatted().into_bytes(),
+            cols.get(),
+            rows.get(),
+        )
+    }
+
+    pub fn snapshot(&self) -> SessionSnapshot {
+        let inner = lock(&self.inner);
+        let (cursor_row, cursor_col) = inner.parser.screen().cursor_position();
+        SessionSnapshot {
+            state: inner.state,
+            awaiting: inner.awaiting.clone(),
+            exit_code: inner.exit_code,
+            last_status: inner.last_status,
+            failure: inner.failure.clone(),
+            last_actor: inner.last_actor,
+            last_activity: inner.last_activity,
+            history: inner.history.iter().cloned().collect(),
+            last_command: inner.last_command.clone(),
+            log: inner.log.iter().cloned().collect(),
+            learned_patterns: inner.matcher.learned(),
+            output_bytes: inner.ring.end(),
+            cursor_row,
+            cursor_col,
+        }
+    }
+
+    /// Clean text of the last `bytes` of output.
+    pub fn recent_output(&self, bytes: usize) -> String {
+        let inner = lock(&self.inner);
+        super::clean::render(&inner.ring.tail(bytes))
+    }
+
+    pub fn raw_tail(&self, bytes: usize) -> Vec<u8> {
+        lock(&self.inner).ring.tail(bytes)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WaitEnd {
+    Condition,
+    Settled,
+    Deadline,
+}
+
+/// A consistent copy of a session's changing facts.
+#[derive(Debug, Clone)]
+pub struct SessionSnapshot {
+    pub state: SessionState,
+    pub awaiting: Option<String>,
+    pub exit_code: Option<i32>,
+    pub last_status: Option<i32>,
+    pub failure: Option<String>,
+    pub last_actor: Actor,
+    pub last_activity: SystemTime,
+    pub history: Vec<HistoryEntry>,
+    pub last_command: Option<CommandRecord>,
+    pub log: Vec<String>,
+    pub learned_patterns: Vec<String>,
+    pub output_bytes: u64,
+    pub cursor_row: u16,
+    pub cursor_col: u16,
+}
+
+pub fn unix_ms(t: SystemTime) -> u128 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
+
+fn reader_loop(mut reader: Box<dyn Read + Send>, session: std::sync::Weak<Session>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => match session.upgrade() {
+                Some(s) => s.on_chunk(&buf[..n]),
+                None => return,
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // EIO is how Linux reports that the slave side is gone.
+            Err(_) => break,
+        }
+    }
+    if let Some(s) = session.upgrade() {
+        s.on_eof();
+    }
+}
