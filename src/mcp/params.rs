@@ -69,8 +69,9 @@ pub struct SessionIdParams {
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct DebugParams {
-    /// Include debug information.
+    /// Include debug information (accepted for compatibility; lists carry no debug log).
     #[serde(default)]
+    #[allow(dead_code)]
     pub debug: Option<bool>,
 }
 

@@ -30,17 +30,45 @@ impl PresetError {
     /// Build a parse error from `toml`'s error, turning its byte span into a
     /// 1-based line and column so the user can jump straight to it.
     pub fn from_toml(file: &str, src: &str, err: &toml::de::Error) -> Self {
-        let (line, column) = err
-            .span()
-            .map(|span| line_col(src, span.start))
-            .unwrap_or((1, 1));
+        let offset = err.span().map_or(0, |span| span.start);
+        let (line, column) = line_col(src, offset);
+        let message = err.message().trim().to_string();
+        let message = match key_at(src, offset) {
+            Some(key) if !message.contains(&format!("`{key}`")) => {
+                format!("key `{key}`: {message}")
+            }
+            _ => message,
+        };
         PresetError::Parse {
             file: file.to_string(),
             line,
             column,
-            message: err.message().trim().to_string(),
+            message,
         }
     }
+}
+
+/// The dotted key written on the line holding `offset` (with its table
+/// header, e.g. `prompt.ready`), so an error can name it.
+pub fn key_at(src: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(src.len());
+    let line_start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = src[line_start..].lines().next().unwrap_or("");
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let table = src[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|h| h.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    Some(match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key.to_string(),
+    })
 }
 
 /// 1-based line and column of a byte offset.
@@ -55,6 +83,16 @@ pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_at_names_table_and_key() {
+        let src = "name = 1\n[prompt]\nready = 5\n";
+        assert_eq!(key_at(src, 2).as_deref(), Some("name"));
+        assert_eq!(
+            key_at(src, src.find("5").unwrap()).as_deref(),
+            Some("prompt.ready")
+        );
+    }
 
     #[test]
     fn line_col_counts_from_one() {

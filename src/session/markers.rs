@@ -164,7 +164,7 @@ mod tests {
             vec![Marker {
                 kind: MarkerKind::PromptStart { secondary: true },
                 start: 0,
-                end: 14
+                end: 13
             }]
         );
     }

@@ -27,6 +27,7 @@ impl OutputRing {
     }
 
     /// Oldest offset still held.
+    #[cfg(test)]
     pub fn start(&self) -> u64 {
         self.start
     }

@@ -123,6 +123,9 @@ struct Inner {
     secondary_prompt: bool,
     /// Bumped every time the REPL shows a prompt.
     prompt_seq: u64,
+    /// Bumped every time the session starts waiting for a person's answer,
+    /// so a wait can tell a new question from one already pending.
+    awaiting_seq: u64,
     last_status: Option<i32>,
     exit_code: Option<i32>,
     failure: Option<String>,
@@ -154,6 +157,9 @@ impl Inner {
             state.as_str()
         ));
         self.state = state;
+        if state == SessionState::AwaitingInput {
+            self.awaiting_seq += 1;
+        }
         true
     }
 
@@ -318,6 +324,7 @@ impl Session {
             awaiting: None,
             secondary_prompt: false,
             prompt_seq: 0,
+            awaiting_seq: 0,
             last_status: None,
             exit_code: None,
             failure: None,
@@ -535,20 +542,12 @@ impl Session {
         if opts.wait_for_prompt {
             let n = lines.len();
             for (i, line) in lines.into_iter().enumerate() {
-                let seq = lock(&self.inner).prompt_seq;
+                let mark = WaitMark::take(&lock(&self.inner));
                 self.write_bytes(line.into_bytes()).await?;
                 let last = i + 1 == n;
                 let settle = (!last).then_some(LINE_SETTLE);
                 let done = self
-                    .wait_until(deadline, settle, |inner| {
-                        (inner.prompt_seq > seq && inner.state.is_prompt())
-                            || matches!(
-                                inner.state,
-                                SessionState::AwaitingInput
-                                    | SessionState::Exited
-                                    | SessionState::Failed
-                            )
-                    })
+                    .wait_until(deadline, settle, |inner| mark.answered(inner))
                     .await;
                 completed = done == WaitEnd::Condition;
                 if done == WaitEnd::Deadline || (last && !completed) {
@@ -561,19 +560,11 @@ impl Session {
                 }
             }
         } else {
-            let seq = lock(&self.inner).prompt_seq;
+            let mark = WaitMark::take(&lock(&self.inner));
             self.write_bytes(text.replace('\n', "\r").into_bytes())
                 .await?;
             let done = self
-                .wait_until(deadline, Some(opts.settle), |inner| {
-                    (inner.prompt_seq > seq && inner.state.is_prompt())
-                        || matches!(
-                            inner.state,
-                            SessionState::AwaitingInput
-                                | SessionState::Exited
-                                | SessionState::Failed
-                        )
-                })
+                .wait_until(deadline, Some(opts.settle), |inner| mark.answered(inner))
                 .await;
             completed = done != WaitEnd::Deadline;
         }
@@ -858,6 +849,30 @@ impl Session {
 
     pub fn raw_tail(&self, bytes: usize) -> Vec<u8> {
         lock(&self.inner).ring.tail(bytes)
+    }
+}
+
+/// Where the session stood when input was written: an answer is a prompt
+/// or a question that came *after* it (or the end of the program).
+#[derive(Debug, Clone, Copy)]
+struct WaitMark {
+    prompt_seq: u64,
+    awaiting_seq: u64,
+}
+
+impl WaitMark {
+    fn take(inner: &Inner) -> Self {
+        Self {
+            prompt_seq: inner.prompt_seq,
+            awaiting_seq: inner.awaiting_seq,
+        }
+    }
+
+    fn answered(&self, inner: &Inner) -> bool {
+        (inner.prompt_seq > self.prompt_seq && inner.state.is_prompt())
+            || (inner.awaiting_seq > self.awaiting_seq
+                && inner.state == SessionState::AwaitingInput)
+            || inner.state.is_terminal()
     }
 }
 

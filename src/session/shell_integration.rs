@@ -60,7 +60,7 @@ pub fn prepare(integration: &ShellIntegration, dir: &Path) -> std::io::Result<Sh
                  RPROMPT=''\n\
                  preexec() {{ printf '%s' $'{c}' }}\n",
                 c = osc("C"),
-                d = format!("{ESC}]133;D;%?{BEL}"),
+                d = osc("D;%?"),
                 a = osc("A"),
                 a2 = osc("A;k=s"),
                 b = osc("B"),

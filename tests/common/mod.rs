@@ -1,0 +1,166 @@
+//! Drive the real `repl-mcp` binary through rmcp's MCP client.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rmcp::model::{
+    CallToolRequestParams, ClientCapabilities, ClientConfig as ClientInfo, Implementation,
+    ProtocolVersion,
+};
+use rmcp::service::RunningService;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+
+pub type Client = RunningService<RoleClient, ClientInfo>;
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_repl-mcp")
+}
+
+/// A scratch directory used as `$XDG_CONFIG_HOME`, so the user's own presets
+/// never leak into a test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "repl-mcp-test-{name}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+pub struct Server {
+    pub client: Client,
+    pub pid: u32,
+    pub config_home: PathBuf,
+}
+
+pub async fn start() -> Server {
+    start_with(ProtocolVersion::V_2025_06_18, &[]).await
+}
+
+pub async fn start_with(version: ProtocolVersion, extra_args: &[&str]) -> Server {
+    let config_home = scratch("cfg");
+    let cfg = config_home.clone();
+    let args: Vec<String> = extra_args.iter().map(|s| s.to_string()).collect();
+    let transport = TokioChildProcess::new(tokio::process::Command::new(bin()).configure(|cmd| {
+        cmd.arg("serve").arg("--no-web-ui").args(&args);
+        cmd.env("XDG_CONFIG_HOME", &cfg);
+        cmd.env("REPL_MCP_LOG", "warn");
+    }))
+    .expect("spawn repl-mcp");
+    let pid = transport.id().expect("child pid");
+    let info = ClientInfo::new(
+        ClientCapabilities::default(),
+        Implementation::new("repl-mcp-tests", "0"),
+    )
+    .with_protocol_version(version.clone());
+    // 2026-07-28 has no initialize handshake: the client discovers the server.
+    let client = if version == ProtocolVersion::V_2026_07_28 {
+        use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+        info.serve_with_lifecycle(
+            transport,
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![version],
+            },
+        )
+        .await
+        .expect("MCP discover")
+    } else {
+        info.serve(transport).await.expect("MCP initialize")
+    };
+    Server {
+        client,
+        pid,
+        config_home,
+    }
+}
+
+/// Call a tool; returns (structured result, isError).
+pub async fn call(client: &Client, tool: &str, args: Value) -> (Value, bool) {
+    let args = match args {
+        Value::Object(map) => map,
+        _ => panic!("arguments must be an object"),
+    };
+    let result = client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
+        .await
+        .unwrap_or_else(|e| panic!("{tool} failed at the protocol level: {e}"));
+    let is_error = result.is_error.unwrap_or(false);
+    let value = result
+        .structured_content
+        .clone()
+        .unwrap_or_else(|| panic!("{tool} returned no structured content: {result:?}"));
+    (value, is_error)
+}
+
+pub async fn create(client: &Client, preset: &str) -> String {
+    let (r, err) = call(client, "create_session", json!({ "presetConfig": preset })).await;
+    assert!(
+        !err && r["success"] == true,
+        "create_session({preset}) failed: {r:#}"
+    );
+    r["sessionId"].as_str().expect("sessionId").to_string()
+}
+
+pub async fn eval(client: &Client, id: &str, input: &str) -> Value {
+    eval_opts(
+        client,
+        id,
+        input,
+        json!({ "wait_for_prompt": true, "timeout": 20000 }),
+    )
+    .await
+}
+
+pub async fn eval_opts(client: &Client, id: &str, input: &str, options: Value) -> Value {
+    call(
+        client,
+        "send_input_to_session",
+        json!({ "sessionId": id, "input": input, "options": options }),
+    )
+    .await
+    .0
+}
+
+pub fn have(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
+
+/// Processes whose session id is `sid`.
+pub fn session_members(sid: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let rest = &s[s.rfind(')')? + 1..];
+                    let fields: Vec<&str> = rest.split_whitespace().collect();
+                    // Zombies are already dead: they just wait to be reaped.
+                    (fields.first() != Some(&"Z")).then(|| fields.get(3)?.parse::<i32>().ok())?
+                })
+                == Some(sid)
+        })
+        .collect()
+}
+
+/// Wait (bounded) until `cond` holds; used only for OS-level clean-up that
+/// has no event to wait on.
+pub async fn eventually(mut cond: impl FnMut() -> bool, within: Duration) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cond()
+}
