@@ -3,11 +3,7 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "repl-mcp",
-    version,
-    about = "MCP server for real interactive REPLs"
-)]
+#[command(name = "repl-mcp", version, about = "MCP server for real interactive REPLs")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
