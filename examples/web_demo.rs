@@ -31,9 +31,10 @@ struct Args {
     /// First port to try (0: any free port).
     #[arg(long, default_value_t = 8023)]
     port: u16,
-    /// A command the "agent" types once the shell is up.
-    #[arg(long, default_value = "echo hello from the agent")]
-    agent_command: String,
+    /// Lines the "agent" types, each once the previous one finished
+    /// (repeatable).
+    #[arg(long = "agent-command", default_value = "echo hello from the agent")]
+    agent_commands: Vec<String>,
 }
 
 const ID: &str = "demo";
@@ -73,8 +74,11 @@ impl DemoSession {
         let screen = term.parser.screen();
         let (row, col) = screen.cursor_position();
         let line = screen.contents_between(row, 0, row, col);
-        let state = if line.ends_with(PROMPT.trim_end()) || line.ends_with(PROMPT) {
+        // A toy prompt detector: enough for a shell and a Python REPL.
+        let state = if line.ends_with(PROMPT) || line.ends_with(">>> ") {
             "ready"
+        } else if line.ends_with("... ") {
+            "continuation"
         } else {
             "busy"
         };
@@ -109,6 +113,17 @@ impl DemoSession {
             });
         }
         Ok(())
+    }
+
+    /// Polls, which a real session layer must not do; fine for a demo agent.
+    async fn wait_until_idle(&self) {
+        loop {
+            let state = lock(&self.term).state.clone();
+            if state == "ready" || state == "continuation" {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     fn info(&self) -> WebSessionInfo {
@@ -253,9 +268,18 @@ async fn main() -> Result<()> {
         })
     );
 
-    session
-        .type_as(Actor::Agent, format!("{}\r", args.agent_command).as_bytes())
-        .map_err(anyhow::Error::msg)?;
+    let agent = session.clone();
+    tokio::spawn(async move {
+        for line in args.agent_commands {
+            agent.wait_until_idle().await;
+            if let Err(err) = agent.type_as(Actor::Agent, format!("{line}\r").as_bytes()) {
+                tracing::warn!(%err, "the demo agent could not type");
+                return;
+            }
+            // Let the command start before looking for the next prompt.
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        }
+    });
 
     // Run until whoever started us closes our stdin.
     let mut stdin = tokio::io::stdin();

@@ -34,6 +34,7 @@ static ASSETS: &[Asset] = &[
     asset!("vendor/xterm.mjs", "text/javascript; charset=utf-8"),
     asset!("vendor/addon-fit.mjs", "text/javascript; charset=utf-8"),
     asset!("vendor/xterm.css", "text/css; charset=utf-8"),
+    asset!("favicon.svg", "image/svg+xml"),
 ];
 
 /// The session page; `{{TITLE}}` and `{{MODE}}` are filled in per request.

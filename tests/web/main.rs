@@ -402,3 +402,87 @@ async fn a_flood_of_200k_lines_keeps_memory_bounded() {
     drop(idle);
     web.shutdown().await;
 }
+
+/// Output reaches every one of 20 watching pages quickly: no timers or
+/// polling between the PTY and the socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_reaches_twenty_viewers_promptly() {
+    let backend = TestBackend::new(64);
+    let session = backend.add("sh", "Shell");
+    let web = start(backend.clone()).await;
+    let links = web.register_session("sh");
+    let mut viewers = Vec::new();
+    for i in 0..20 {
+        let url = if i % 2 == 0 {
+            &links.interactive_url
+        } else {
+            &links.readonly_url
+        };
+        let mut ws = connect(&web, &path_of(url), None).await.expect("connect");
+        handshake(&mut ws).await;
+        viewers.push(ws);
+    }
+    let mut worst = std::time::Duration::ZERO;
+    let mut latencies = Vec::new();
+    for round in 0..20 {
+        let marker = format!("tick-{round}\r\n");
+        let sent = std::time::Instant::now();
+        session.feed(marker.as_bytes());
+        for ws in &mut viewers {
+            read_until_output(ws, &marker).await;
+        }
+        // The time until the last of the 20 has it.
+        let latency = sent.elapsed();
+        worst = worst.max(latency);
+        latencies.push(latency);
+    }
+    latencies.sort();
+    let median = latencies[latencies.len() / 2];
+    eprintln!("20 viewers: median {median:?}, worst {worst:?}");
+    assert!(
+        median < std::time::Duration::from_millis(50),
+        "median {median:?}"
+    );
+    web.shutdown().await;
+}
+
+#[tokio::test]
+async fn binds_loopback_and_skips_busy_ports() {
+    use repl_mcp::web::{WebConfig, WebError, WebServer};
+    let backend = TestBackend::new(8);
+    let remote = WebConfig {
+        bind: "0.0.0.0".parse().expect("ip"),
+        port: 0,
+        ..WebConfig::default()
+    };
+    assert!(matches!(
+        WebServer::start(remote, backend.clone()).await,
+        Err(WebError::RemoteNotAllowed(_))
+    ));
+
+    let first = start(backend.clone()).await;
+    let busy = first.local_addr().port();
+    assert!(first.local_addr().ip().is_loopback());
+    assert_eq!(first.base_url(), format!("http://127.0.0.1:{busy}"));
+    let exact = WebConfig {
+        port: busy,
+        port_attempts: 1,
+        ..WebConfig::default()
+    };
+    assert!(matches!(
+        WebServer::start(exact, backend.clone()).await,
+        Err(WebError::NoFreePort { .. })
+    ));
+    if busy < u16::MAX - 10 {
+        let next = WebConfig {
+            port: busy,
+            port_attempts: 10,
+            ..WebConfig::default()
+        };
+        let second = WebServer::start(next, backend).await.expect("a later port");
+        let port = second.local_addr().port();
+        assert!(port > busy && port < busy + 10, "{port} after {busy}");
+        second.shutdown().await;
+    }
+    first.shutdown().await;
+}

@@ -14,6 +14,8 @@ const term = new Terminal({
   disableStdin: readOnly,
   scrollback: 5000,
   fontSize: 14,
+  // Room below the baseline, or underscores vanish with some fonts.
+  lineHeight: 1.2,
   fontFamily: '"DejaVu Sans Mono", "Liberation Mono", ui-monospace, Menlo, Consolas, monospace',
   theme: { background: '#101418', foreground: '#d8dee9', cursor: '#88c0d0' },
 });
