@@ -68,7 +68,8 @@ export async function launchBrowser() {
 /** The terminal's text as xterm.js holds it (scrollback included). */
 export function terminalText(page) {
   return page.evaluate(() => {
-    const buffer = window.replMcp.term.buffer.active;
+    const buffer = window.replMcp?.term.buffer.active;
+    if (!buffer) return '';
     const lines = [];
     for (let i = 0; i < buffer.length; i += 1) lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
     return lines.join('\n');
@@ -80,7 +81,8 @@ export async function waitForText(page, pattern, timeout = 15000) {
   const deadline = Date.now() + timeout;
   let text = '';
   while (Date.now() < deadline) {
-    text = await terminalText(page);
+    // A page still navigating has no terminal yet (or no context at all).
+    text = await terminalText(page).catch(() => '');
     if (pattern.test(text)) return text;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -121,6 +121,7 @@ test('the index lists the session for the index token holder', async () => {
   const link = page.locator('#sessions a', { hasText: NAME });
   await link.waitFor();
   await link.click();
+  await page.waitForURL(/\/s\/demo\?token=/);
   await waitForText(page, /agent says 21/);
   assert.equal(await page.title(), NAME);
   await context.close();
