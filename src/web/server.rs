@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -15,6 +16,9 @@ use super::error::WebError;
 use super::guard::OriginPolicy;
 use super::routes::{AppState, router, session_path};
 use super::tokens::{Access, TokenRegistry};
+
+/// How long [`WebHandle::shutdown`] waits for open pages to close.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// The two links of a session, absolute.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,8 +211,8 @@ impl WebHandle {
         })
     }
 
-    /// Stops accepting connections, closes open pages and waits for the
-    /// server task to end.
+    /// Stops accepting connections, closes open pages and waits (a few
+    /// seconds at most) for the server task to end.
     pub async fn shutdown(&self) {
         self.inner.stop.send_replace(true);
         let task = self
@@ -217,8 +221,16 @@ impl WebHandle {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        if let Some(task) = task {
-            let _ = task.await;
+        if let Some(mut task) = task {
+            // A page whose socket stopped reading can hold graceful shutdown
+            // in a send forever; do not let it hold the process too.
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+            {
+                warn!("web view did not stop in time; abandoning open connections");
+                task.abort();
+            }
         }
     }
 
