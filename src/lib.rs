@@ -12,3 +12,4 @@ pub mod paths;
 pub mod preset;
 pub mod session;
 pub mod web_glue;
+pub mod web;

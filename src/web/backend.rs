@@ -1,0 +1,97 @@
+//! The seam between the web view and the session layer.
+//!
+//! The web view never touches PTYs, terminal models or MCP. It only calls
+//! [`WebBackend`], which the session manager implements. Keeping this trait
+//! free of HTTP types lets the same session layer serve the MCP tools, this
+//! web view and (later) a daemon.
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// Who typed into a session last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Actor {
+    /// The AI agent, through the MCP tools.
+    Agent,
+    /// A person, through the web page.
+    Person,
+}
+
+/// What the web view needs to know about a session to list it and title its page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSessionInfo {
+    pub id: String,
+    /// Shown as the page title and in the index.
+    pub display_name: String,
+    /// The session state as the session layer names it: `starting`, `ready`,
+    /// `busy`, `continuation`, `awaiting_input`, `exited`, `failed`, … A string
+    /// so that new states need no change here; the page shows it verbatim and
+    /// colours the ones it knows.
+    pub state: String,
+    /// `None` until someone typed.
+    pub last_actor: Option<Actor>,
+    pub created_at: SystemTime,
+}
+
+/// A consistent snapshot of a session's terminal plus the live stream that
+/// follows it.
+///
+/// The backend must take the snapshot and subscribe to the stream atomically
+/// (under the same lock that feeds PTY output to the terminal model and to the
+/// broadcast), so that no output is lost or shown twice between the two.
+#[derive(Debug)]
+pub struct Attachment {
+    /// Bytes that reproduce the current screen (and input modes) in a fresh
+    /// terminal of size `cols`×`rows`, e.g. vt100's `Screen::state_formatted()`.
+    pub screen: Vec<u8>,
+    pub cols: u16,
+    pub rows: u16,
+    /// Everything that happens after the snapshot. Its capacity bounds the
+    /// memory a slow viewer can pin: a viewer that falls behind gets
+    /// `RecvError::Lagged`, and the web view re-attaches and resends the screen.
+    pub events: broadcast::Receiver<WebEvent>,
+}
+
+/// What the session layer tells viewers, in order.
+#[derive(Debug, Clone)]
+pub enum WebEvent {
+    /// Raw bytes as read from the PTY, after they went into the terminal model.
+    Output(Bytes),
+    /// The session changed state, or someone else typed.
+    State {
+        state: String,
+        last_actor: Option<Actor>,
+    },
+    /// The PTY was resized (by the agent or by a page).
+    Resized { cols: u16, rows: u16 },
+    /// The session is gone (destroyed). Viewers show it and close the socket.
+    Closed,
+}
+
+/// The session layer as the web view sees it.
+///
+/// Every method is called from async tasks and must not block for long: queue
+/// input to the PTY writer rather than writing synchronously to a full PTY.
+pub trait WebBackend: Send + Sync + 'static {
+    /// All live sessions (the index page shows the ones registered with the
+    /// web server).
+    fn list_sessions(&self) -> Vec<WebSessionInfo>;
+
+    fn session_info(&self, id: &str) -> Option<WebSessionInfo>;
+
+    /// A snapshot of the screen and a subscription to what follows; `None` if
+    /// there is no such session.
+    fn attach(&self, id: &str) -> Option<Attachment>;
+
+    /// Bytes typed by a person in an interactive page. The backend records the
+    /// person as last actor and broadcasts a [`WebEvent::State`].
+    fn write_input(&self, id: &str, bytes: &[u8]) -> Result<(), String>;
+
+    /// Resize the PTY (and the terminal model); the backend broadcasts
+    /// [`WebEvent::Resized`].
+    fn resize(&self, id: &str, cols: u16, rows: u16) -> Result<(), String>;
+}
