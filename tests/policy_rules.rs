@@ -335,6 +335,14 @@ fn editing_keys_do_not_bypass_input_patterns() {
             .is_allow()
     );
     assert!(!p.check_input("rm -rf /tmp", "\x7f\x7f\x7f\n").is_allow());
+    // Backslash-newline continues the line, in one piece or in several.
+    assert!(!p.check_input("", "rm -rf \\\n/\n").is_allow());
+    let mut pending = repl_mcp::policy::PendingLine::new();
+    for piece in ["rm -rf \\\n", "\\\r\n"] {
+        assert!(p.check_input(pending.as_str(), piece).is_allow());
+        pending.push(piece);
+    }
+    assert!(!p.check_input(pending.as_str(), "/\n").is_allow());
     // Ctrl-U clears what was typed: nothing dangerous remains.
     assert!(p.check_input("rm -rf ", "\x15/\n").is_allow());
 }

@@ -30,14 +30,26 @@ impl PendingLine {
         &self.text
     }
 
-    /// Record `input` as sent: keep only what follows its last line end.
+    /// Record `input` as sent: keep only what follows its last line end,
+    /// except that a line ended by a backslash continues on the next one (as
+    /// in shells and Python), so it stays pending without the backslash.
     pub fn push(&mut self, input: &str) {
-        match input.rfind(['\n', '\r']) {
-            Some(i) => {
-                self.text.clear();
-                self.text.push_str(&input[i + 1..]);
+        if input.contains(['\n', '\r']) {
+            let combined = format!("{}{input}", self.text).replace("\r\n", "\n");
+            let mut logical = String::new();
+            let mut segments = combined.split(['\n', '\r']).peekable();
+            while let Some(segment) = segments.next() {
+                if segments.peek().is_none() {
+                    logical.push_str(segment);
+                } else if let Some(head) = segment.strip_suffix('\\') {
+                    logical.push_str(head);
+                } else {
+                    logical.clear();
+                }
             }
-            None => self.text.push_str(input),
+            self.text = logical;
+        } else {
+            self.text.push_str(input);
         }
         if self.text.len() > MAX_PENDING_BYTES {
             let mut cut = self.text.len() - MAX_PENDING_BYTES;
@@ -51,6 +63,19 @@ impl PendingLine {
     /// Forget the pending line (after a restart, an interrupt, a new prompt).
     pub fn clear(&mut self) {
         self.text.clear();
+    }
+}
+
+/// `text` with backslash-newline line continuations joined, if it has any.
+pub(crate) fn join_continuations(text: &str) -> Option<String> {
+    if text.contains("\\\n") || text.contains("\\\r") {
+        Some(
+            text.replace("\\\r\n", "")
+                .replace("\\\n", "")
+                .replace("\\\r", ""),
+        )
+    } else {
+        None
     }
 }
 
@@ -198,6 +223,12 @@ mod tests {
         p.push("x\nls ");
         assert_eq!(p.as_str(), "ls ");
         p.push("-l\r");
+        assert_eq!(p.as_str(), "");
+        p.push("rm -rf \\\r\n");
+        assert_eq!(p.as_str(), "rm -rf ");
+        p.push("x \\\ny");
+        assert_eq!(p.as_str(), "rm -rf x y");
+        p.push("\n");
         assert_eq!(p.as_str(), "");
         p.push(&"é".repeat(MAX_PENDING_BYTES));
         assert!(p.as_str().len() <= MAX_PENDING_BYTES);

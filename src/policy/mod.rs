@@ -281,8 +281,8 @@ impl Policy {
         {
             let fix = if named {
                 format!(
-                    "To raise the limit, change `rate_limit` in the `{table}` table of {} \
-                         (remove it for no limit).",
+                    "To raise the limit (or remove it: no `rate_limit` key, no limit), \
+                     change `rate_limit` in the `{table}` table of {}.",
                     self.where_to_edit()
                 )
             } else {
@@ -424,7 +424,7 @@ impl Policy {
                 ),
                 fix: format!(
                     "Destroy a session that is no longer needed (destroy_session), or raise \
-                     `max_concurrent` in the `[sessions]` table of {} (0 = no limit).",
+                     `max_concurrent` (0 = no limit) in the `[sessions]` table of {}.",
                     self.where_to_edit()
                 ),
             };
@@ -441,8 +441,7 @@ impl Policy {
         if self.rules.input_deny.is_empty() {
             return Verdict::Allow;
         }
-        let mut alone: Vec<String> = input.split(['\n', '\r']).map(str::to_string).collect();
-        alone.extend(input::edited_lines(input));
+        let alone = candidate_lines(input);
         let alone_refs: Vec<&str> = alone.iter().map(String::as_str).collect();
         if let Some(v) = self.match_input(&alone_refs, "input", None) {
             return v;
@@ -450,9 +449,7 @@ impl Policy {
         if pending_line.is_empty() {
             return Verdict::Allow;
         }
-        let joined = format!("{pending_line}{input}");
-        let mut lines: Vec<String> = joined.split(['\n', '\r']).map(str::to_string).collect();
-        lines.extend(input::edited_lines(&joined));
+        let lines = candidate_lines(&format!("{pending_line}{input}"));
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
         self.match_input(&refs, "input", Some(pending_line))
             .unwrap_or(Verdict::Allow)
@@ -501,12 +498,24 @@ impl Policy {
                     |p| p.display().to_string(),
                 );
                 format!(
-                    "a policy file at {path} (none exists yet, so the built-in defaults apply; \
-                     a file given with --policy PATH works too)"
+                    "a policy file at {path}, which does not exist yet: the built-in defaults \
+                     apply (--policy PATH names another file)"
                 )
             }
         }
     }
+}
+
+/// The lines to match input deny patterns against: the raw lines, the lines
+/// after line editing, and both again with backslash continuations joined.
+fn candidate_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.split(['\n', '\r']).map(str::to_string).collect();
+    lines.extend(input::edited_lines(text));
+    if let Some(joined) = input::join_continuations(text) {
+        lines.extend(joined.split(['\n', '\r']).map(str::to_string));
+        lines.extend(input::edited_lines(&joined));
+    }
+    lines
 }
 
 #[cfg(test)]

@@ -255,11 +255,10 @@ fn patterns(
         .collect()
 }
 
-/// The regex crate's multi-line error text, on one line.
+/// The gist of the regex crate's multi-line error text ("unclosed group").
 fn one_line(s: &str) -> String {
-    s.lines()
-        .map(str::trim_end)
-        .filter(|l| !l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join(" | ")
+    match s.rfind("error: ") {
+        Some(i) => s[i + "error: ".len()..].trim().to_string(),
+        None => s.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
 }

@@ -75,9 +75,21 @@ impl Verdict {
             ),
             Verdict::RequireApproval { rule, prompt, fix } => format!(
                 "Refused: policy rule `{rule}` requires a person's approval for this call, \
-                 and the approval could not be obtained (the client does not support asking \
-                 the user, or the user declined). The question was: {prompt} {fix}"
+                 and this MCP client cannot ask the user (it does not support elicitation). \
+                 The question would have been: {prompt} {fix}"
             ),
+        }
+    }
+
+    /// Text for the agent when a person was asked and declined (or cancelled).
+    /// For other verdicts, the same as [`message`](Self::message).
+    pub fn declined_message(&self) -> String {
+        match self {
+            Verdict::RequireApproval { rule, fix, .. } => format!(
+                "Refused: policy rule `{rule}` requires a person's approval for this call, \
+                 and the user declined it. Do not retry the same call without asking the user. {fix}"
+            ),
+            other => other.message(),
         }
     }
 }
