@@ -13,3 +13,4 @@ pub mod preset;
 pub mod session;
 pub mod web_glue;
 pub mod web;
+pub mod policy;
