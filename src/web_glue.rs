@@ -1,12 +1,123 @@
-//! Connects the web view to the session manager. (The web view itself lands
-//! separately; until then the server runs without it.)
+//! Connects the web view to the session manager: the manager is the web
+//! view's backend, and the web view gives the MCP tools their links.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use crate::cli::ServeArgs;
-use crate::mcp::WebLinks;
-use crate::session::SessionManager;
+use crate::mcp::{WebLinks, WebUrls};
+use crate::session::{Actor, SessionManager};
+use crate::web::{Attachment, WebBackend, WebConfig, WebHandle, WebServer, WebSessionInfo};
 
-pub async fn start(_args: &ServeArgs, _manager: &Arc<SessionManager>) -> Option<Arc<dyn WebLinks>> {
-    None
+/// The session manager seen from the web view. Holds it weakly: the web
+/// view must not keep sessions alive after the server shuts down.
+struct ManagerBackend {
+    manager: Weak<SessionManager>,
+}
+
+impl ManagerBackend {
+    fn session(&self, id: &str) -> Option<Arc<crate::session::Session>> {
+        self.manager.upgrade()?.get(id).ok()
+    }
+}
+
+fn info(s: &crate::session::Session) -> WebSessionInfo {
+    let snap = s.snapshot();
+    WebSessionInfo {
+        id: s.info.id.clone(),
+        display_name: s.info.display_name.clone(),
+        state: snap.state.as_str().to_string(),
+        last_actor: Some(snap.last_actor),
+        created_at: s.info.created_at,
+    }
+}
+
+impl WebBackend for ManagerBackend {
+    fn list_sessions(&self) -> Vec<WebSessionInfo> {
+        self.manager
+            .upgrade()
+            .map(|m| m.list().iter().map(|s| info(s)).collect())
+            .unwrap_or_default()
+    }
+
+    fn session_info(&self, id: &str) -> Option<WebSessionInfo> {
+        self.session(id).map(|s| info(&s))
+    }
+
+    fn attach(&self, id: &str) -> Option<Attachment> {
+        let (screen, cols, rows, events) = self.session(id)?.attach();
+        Some(Attachment {
+            screen,
+            cols,
+            rows,
+            events,
+        })
+    }
+
+    fn write_input(&self, id: &str, bytes: &[u8]) -> Result<(), String> {
+        let s = self
+            .session(id)
+            .ok_or_else(|| format!("session {id} not found"))?;
+        s.write_keys(bytes, Actor::Person)
+            .map_err(|e| e.to_string())
+    }
+
+    fn resize(&self, id: &str, cols: u16, rows: u16) -> Result<(), String> {
+        let s = self
+            .session(id)
+            .ok_or_else(|| format!("session {id} not found"))?;
+        s.resize(cols, rows).map_err(|e| e.to_string())
+    }
+}
+
+/// The running web view, as the MCP tools see it.
+struct WebViewLinks {
+    handle: WebHandle,
+}
+
+impl WebLinks for WebViewLinks {
+    fn register(&self, session_id: &str) -> Option<WebUrls> {
+        let links = self.handle.register_session(session_id);
+        Some(WebUrls {
+            interactive: links.interactive_url,
+            read_only: links.readonly_url,
+        })
+    }
+
+    fn urls(&self, session_id: &str) -> Option<WebUrls> {
+        self.handle.session_links(session_id).map(|l| WebUrls {
+            interactive: l.interactive_url,
+            read_only: l.readonly_url,
+        })
+    }
+
+    fn forget(&self, session_id: &str) {
+        self.handle.forget_session(session_id);
+    }
+}
+
+/// Start the web view unless it is turned off. A failure to start it is
+/// logged and the server runs without it.
+pub async fn start(args: &ServeArgs, manager: &Arc<SessionManager>) -> Option<Arc<dyn WebLinks>> {
+    if args.no_web_ui {
+        return None;
+    }
+    let config = WebConfig {
+        bind: args.web_host,
+        port: args.web_port,
+        allow_remote: args.web_allow_remote,
+        ..WebConfig::default()
+    };
+    let backend = Arc::new(ManagerBackend {
+        manager: Arc::downgrade(manager),
+    });
+    match WebServer::start(config, backend).await {
+        Ok(handle) => {
+            tracing::info!("web view: {}", handle.index_url());
+            Some(Arc::new(WebViewLinks { handle }))
+        }
+        Err(e) => {
+            tracing::warn!("web view not started: {e}");
+            None
+        }
+    }
 }

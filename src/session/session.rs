@@ -54,14 +54,27 @@ pub struct SessionInfo {
     pub config: serde_json::Value,
 }
 
-/// What the web view (and any other watcher) is told.
+/// What the web view (and any other watcher) is told, in order.
 #[derive(Debug, Clone)]
 pub enum SessionEvent {
-    Output(Arc<[u8]>),
-    State { state: SessionState, actor: Actor },
-    Resized { cols: u16, rows: u16 },
+    /// Bytes as they left the PTY.
+    Output(bytes::Bytes),
+    /// The state changed, or someone else typed.
+    State {
+        state: String,
+        last_actor: Option<Actor>,
+    },
+    Resized {
+        cols: u16,
+        rows: u16,
+    },
+    /// The session is gone.
     Closed,
 }
+
+/// Events a slow watcher may fall behind by before it must resync from the
+/// screen (bounded: at most this many PTY chunks are retained).
+const EVENT_CAPACITY: usize = 256;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -337,7 +350,7 @@ impl Session {
             pty_closed: false,
         };
         let (changed, _) = watch::channel(0);
-        let (events, _) = broadcast::channel(1024);
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let super::pty::SpawnedPty {
             master,
             child,
@@ -384,8 +397,8 @@ impl Session {
     fn publish_state(&self, inner: &Inner) {
         if self.events.receiver_count() > 0 {
             let _ = self.events.send(SessionEvent::State {
-                state: inner.state,
-                actor: inner.last_actor,
+                state: inner.state.as_str().to_string(),
+                last_actor: Some(inner.last_actor),
             });
         }
     }
@@ -401,14 +414,33 @@ impl Session {
             inner.scanner.scan(chunk, base, &mut markers);
             inner.last_output_at = Instant::now();
             inner.last_activity = SystemTime::now();
+            // Published under the lock that guards the screen, so a viewer
+            // attaching in between gets the screen or the bytes, never both.
+            if self.events.receiver_count() > 0 {
+                let _ = self
+                    .events
+                    .send(SessionEvent::Output(bytes::Bytes::copy_from_slice(chunk)));
+            }
             if inner.update_state(&markers) {
                 self.publish_state(&inner);
             }
         }
         self.notify();
-        if self.events.receiver_count() > 0 {
-            let _ = self.events.send(SessionEvent::Output(Arc::from(chunk)));
-        }
+    }
+
+    /// The current screen (with input modes, so keys behave) and a live
+    /// stream of what follows, taken atomically.
+    pub fn attach(&self) -> (Vec<u8>, u16, u16, broadcast::Receiver<SessionEvent>) {
+        let inner = lock(&self.inner);
+        let screen = inner.parser.screen();
+        let (rows, cols) = screen.size();
+        let rx = self.events.subscribe();
+        (
+            screen.state_formatted().into_bytes(),
+            cols.get(),
+            rows.get(),
+            rx,
+        )
     }
 
     fn on_eof(&self) {
@@ -475,18 +507,31 @@ impl Session {
         Ok(())
     }
 
-    /// Raw keystrokes from a person (web view) or a recovery step.
+    fn note_actor(&self, actor: Actor) {
+        let mut inner = lock(&self.inner);
+        if inner.last_actor != actor {
+            inner.last_actor = actor;
+            self.publish_state(&inner);
+        }
+        inner.last_activity = SystemTime::now();
+    }
+
+    /// Raw keystrokes from a recovery step or another async caller.
     pub async fn write_raw(&self, bytes: &[u8], actor: Actor) -> Result<(), SessionError> {
         self.ensure_running()?;
-        {
-            let mut inner = lock(&self.inner);
-            if inner.last_actor != actor {
-                inner.last_actor = actor;
-                self.publish_state(&inner);
-            }
-            inner.last_activity = SystemTime::now();
-        }
+        self.note_actor(actor);
         self.write_bytes(bytes.to_vec()).await
+    }
+
+    /// Keystrokes typed by a person in the web view: small, and they must
+    /// arrive in order, so they are written straight away.
+    pub fn write_keys(&self, bytes: &[u8], actor: Actor) -> Result<(), SessionError> {
+        self.ensure_running()?;
+        self.note_actor(actor);
+        let mut w = lock(&self.writer);
+        w.write_all(bytes)?;
+        w.flush()?;
+        Ok(())
     }
 
     /// Send input and, depending on `opts`, wait for the REPL to answer.

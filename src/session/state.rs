@@ -62,8 +62,8 @@ impl SessionState {
 }
 
 /// Who last typed into the session (shown by the web view).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Actor {
     Agent,
     Person,

@@ -7,19 +7,10 @@
 
 use std::time::SystemTime;
 
-use bytes::Bytes;
-use serde::Serialize;
 use tokio::sync::broadcast;
 
-/// Who typed into a session last.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Actor {
-    /// The AI agent, through the MCP tools.
-    Agent,
-    /// A person, through the web page.
-    Person,
-}
+/// Who typed into a session last (the session layer's own type).
+pub use crate::session::Actor;
 
 /// What the web view needs to know about a session to list it and title its page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,21 +47,9 @@ pub struct Attachment {
     pub events: broadcast::Receiver<WebEvent>,
 }
 
-/// What the session layer tells viewers, in order.
-#[derive(Debug, Clone)]
-pub enum WebEvent {
-    /// Raw bytes as read from the PTY, after they went into the terminal model.
-    Output(Bytes),
-    /// The session changed state, or someone else typed.
-    State {
-        state: String,
-        last_actor: Option<Actor>,
-    },
-    /// The PTY was resized (by the agent or by a page).
-    Resized { cols: u16, rows: u16 },
-    /// The session is gone (destroyed). Viewers show it and close the socket.
-    Closed,
-}
+/// What the session layer tells viewers, in order (the session layer's own
+/// event type, so no per-viewer translation is needed).
+pub use crate::session::SessionEvent as WebEvent;
 
 /// The session layer as the web view sees it.
 ///

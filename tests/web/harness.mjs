@@ -1,9 +1,6 @@
-// Starts the web view under test and a headless Chromium, for the browser
-// tests and the screenshot script.
-//
-// The server is `examples/web_demo.rs` (a real bash in a PTY behind the web
-// view) unless WEB_DEMO_BIN names another binary that prints the same JSON
-// line: {"index": url, "interactive": url, "readonly": url, "base": url}.
+// Starts the real `repl-mcp` binary, acts as its MCP client over stdio (an
+// "agent" that creates a bash session and runs commands in it), and a
+// headless Chromium, for the browser tests and the screenshot script.
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,24 +8,78 @@ import { chromium } from 'playwright-core';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
-export const demoBin = process.env.WEB_DEMO_BIN ?? join(targetDir, 'debug', 'examples', 'web_demo');
+export const serverBin = process.env.REPL_MCP_BIN ?? join(targetDir, 'debug', 'repl-mcp');
 
-/** Starts the demo server; resolves with its URLs and a `stop()`. */
-export async function startServer(args = []) {
-  const child = spawn(demoBin, ['--port', '0', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** A minimal MCP client speaking newline-delimited JSON-RPC over stdio. */
+class McpClient {
+  constructor(child) {
+    this.child = child;
+    this.nextId = 1;
+    this.pending = new Map();
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const msg = JSON.parse(line);
+      const waiter = this.pending.get(msg.id);
+      if (waiter) {
+        this.pending.delete(msg.id);
+        if (msg.error) waiter.reject(new Error(JSON.stringify(msg.error)));
+        else waiter.resolve(msg.result);
+      }
+    });
+  }
+
+  request(method, params) {
+    const id = this.nextId++;
+    this.child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+    return new Promise((resolveReply, reject) => this.pending.set(id, { resolve: resolveReply, reject }));
+  }
+
+  notify(method) {
+    this.child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method })}\n`);
+  }
+
+  async tool(name, args) {
+    const result = await this.request('tools/call', { name, arguments: args });
+    if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.structuredContent)}`);
+    return result.structuredContent;
+  }
+}
+
+/**
+ * Starts `repl-mcp` with its web view on a free port, creates a session of
+ * `preset` named `name` and runs `agentCommands` in it as the agent. Resolves with the
+ * session's URLs, the MCP client and a `stop()`.
+ */
+export async function startServer({ name = 'bash', preset = 'bash', agentCommands = [] } = {}) {
+  const child = spawn(serverBin, ['serve', '--web-port', '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const urls = await new Promise((resolveUrls, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URLs from ${demoBin} in time:\n${stderr}`)), 20000);
+  const index = new Promise((resolveIndex, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no web view URL from ${serverBin}:\n${stderr}`)), 20000);
     child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`${demoBin} exited with ${code}:\n${stderr}`)));
-    createInterface({ input: child.stdout }).once('line', (line) => {
-      clearTimeout(timer);
-      resolveUrls(JSON.parse(line));
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      const m = /web view listening.*url=(\S+)/.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        resolveIndex(m[1]);
+      }
     });
   });
+  const mcp = new McpClient(child);
+  await mcp.request('initialize', {
+    protocolVersion: '2025-11-25',
+    capabilities: {},
+    clientInfo: { name: 'browser-tests', version: '0' },
+  });
+  mcp.notify('notifications/initialized');
+  const created = await mcp.tool('create_session', { presetConfig: preset, displayName: name });
+  for (const input of agentCommands) {
+    await mcp.tool('send_input_to_session', {
+      sessionId: created.sessionId,
+      input,
+      options: { wait_for_prompt: true, timeout: 20000 },
+    });
+  }
+  const indexUrl = await index;
   const stop = async () => {
     if (child.exitCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
@@ -37,7 +88,16 @@ export async function startServer(args = []) {
     await exited;
     clearTimeout(timer);
   };
-  return { ...urls, stop, stderr: () => stderr };
+  return {
+    index: indexUrl,
+    base: new URL(indexUrl).origin,
+    interactive: created.webUrl,
+    readonly: created.webUrlReadOnly,
+    sessionId: created.sessionId,
+    mcp,
+    stop,
+    stderr: () => stderr,
+  };
 }
 
 /**

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Runs the browser tests: builds the demo server (a real bash behind the web
-# view), then node's test runner drives Chromium against it.
-# Set WEB_DEMO_BIN to test another binary that prints the same URL line.
+# Runs the browser tests: node's test runner drives Debian's Chromium against
+# the web view of the real repl-mcp binary (which the tests start as an MCP
+# client would). Set REPL_MCP_BIN to test another build.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
-if [ -z "${WEB_DEMO_BIN:-}" ]; then
-  (cd "$repo" && cargo build --quiet --example web_demo)
+if [ -z "${REPL_MCP_BIN:-}" ]; then
+  (cd "$repo" && cargo build --quiet --bin repl-mcp)
 fi
 cd "$here"
 exec node --test --test-concurrency=1 .

@@ -1,5 +1,5 @@
 // Takes the README's screenshots of the web view:
-//   node tests/web/screenshot.mjs   (after building the demo, see run.sh)
+//   node tests/web/screenshot.mjs   (after `cargo build`)
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { launchBrowser, startServer, waitForText } from './harness.mjs';
@@ -7,17 +7,17 @@ import { launchBrowser, startServer, waitForText } from './harness.mjs';
 const out = resolve(import.meta.dirname, '..', '..', 'docs', 'screenshots');
 mkdirSync(out, { recursive: true });
 
-const server = await startServer([
-  '--name', 'Python REPL',
-  '--agent-command', 'python3 -q',
-  '--agent-command', 'import sys, platform',
-  '--agent-command', 'print(f"Python {platform.python_version()} on {sys.platform}")',
-  '--agent-command', 'squares = {n: n * n for n in range(1, 6)}',
-  '--agent-command', 'for n, sq in squares.items():',
-  '--agent-command', '    print(f"{n:>2} -> {sq:>3}")',
-  '--agent-command', '',
-  '--agent-command', 'sum(squares.values())',
-]);
+const server = await startServer({
+  name: 'Python REPL',
+  preset: 'python',
+  agentCommands: [
+    'import sys, platform',
+    'print(f"Python {platform.python_version()} on {sys.platform}")',
+    'squares = {n: n * n for n in range(1, 6)}',
+    'for n, sq in squares.items():\n    print(f"{n:>2} -> {sq:>3}")\n',
+    'sum(squares.values())',
+  ],
+});
 const chrome = await launchBrowser();
 try {
   const context = await chrome.browser.newContext({ viewport: { width: 960, height: 460 }, deviceScaleFactor: 1 });

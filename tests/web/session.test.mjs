@@ -9,7 +9,7 @@ let server;
 let chrome;
 
 before(async () => {
-  server = await startServer(['--name', NAME, '--agent-command', 'echo "agent says $((20+1))"']);
+  server = await startServer({ name: NAME, agentCommands: ['echo "agent says $((20+1))"'] });
   chrome = await launchBrowser();
 });
 
@@ -121,7 +121,7 @@ test('the index lists the session for the index token holder', async () => {
   const link = page.locator('#sessions a', { hasText: NAME });
   await link.waitFor();
   await link.click();
-  await page.waitForURL(/\/s\/demo\?token=/);
+  await page.waitForURL(new RegExp(`/s/${server.sessionId}\\?token=`));
   await waitForText(page, /agent says 21/);
   assert.equal(await page.title(), NAME);
   await context.close();
