@@ -1,6 +1,9 @@
 //! Classifying the screen: is the REPL ready, in the middle of a block,
 //! waiting for a person's answer, or busy?
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
 use regex::{Regex, RegexSet};
 use serde::Serialize;
 
@@ -21,6 +24,32 @@ const COMMON_AWAITING: &[(&str, &str)] = &[
     ("pager", r"^:$"),
     ("key", r"(?i)press (enter|return|any key)"),
 ];
+
+/// Compiled patterns are shared by every session that uses them: a
+/// compiled (especially case-insensitive Unicode) regex costs tens of KB,
+/// and a hundred sessions of one preset need it only once.
+static REGEXES: LazyLock<Mutex<HashMap<String, Regex>>> = LazyLock::new(Default::default);
+static SETS: LazyLock<Mutex<HashMap<Vec<String>, RegexSet>>> = LazyLock::new(Default::default);
+
+fn shared_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    let mut cache = REGEXES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(re) = cache.get(pattern) {
+        return Ok(re.clone());
+    }
+    let re = Regex::new(pattern)?;
+    cache.insert(pattern.to_string(), re.clone());
+    Ok(re)
+}
+
+fn shared_set(patterns: &[String]) -> Result<RegexSet, regex::Error> {
+    let mut cache = SETS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(set) = cache.get(patterns) {
+        return Ok(set.clone());
+    }
+    let set = RegexSet::new(patterns)?;
+    cache.insert(patterns.to_vec(), set.clone());
+    Ok(set)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -45,14 +74,14 @@ impl PromptMatcher {
     pub fn new(cfg: &PromptConfig) -> Result<Self, regex::Error> {
         let mut awaiting = Vec::new();
         for p in &cfg.awaiting_input {
-            awaiting.push(("input".to_string(), Regex::new(p)?));
+            awaiting.push(("input".to_string(), shared_regex(p)?));
         }
         for (kind, p) in COMMON_AWAITING {
-            awaiting.push(((*kind).to_string(), Regex::new(p)?));
+            awaiting.push(((*kind).to_string(), shared_regex(p)?));
         }
         Ok(Self {
-            ready: RegexSet::new(&cfg.ready)?,
-            continuation: RegexSet::new(&cfg.continuation)?,
+            ready: shared_set(&cfg.ready)?,
+            continuation: shared_set(&cfg.continuation)?,
             awaiting,
             learned: Vec::new(),
         })

@@ -49,6 +49,9 @@ pub struct MarkerScanner {
 impl MarkerScanner {
     /// Scan `chunk`, which starts at absolute offset `base`.
     pub fn scan(&mut self, chunk: &[u8], base: u64, out: &mut Vec<Marker>) {
+        if matches!(self.state, State::Ground) && !chunk.contains(&0x1b) {
+            return;
+        }
         for (i, &b) in chunk.iter().enumerate() {
             let at = base + i as u64;
             match self.state {

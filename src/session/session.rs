@@ -290,7 +290,9 @@ pub struct Session {
     pub info: SessionInfo,
     inner: Mutex<Inner>,
     changed: watch::Sender<u64>,
-    events: broadcast::Sender<SessionEvent>,
+    /// Created on first subscription: most sessions are never watched, and
+    /// the channel's slots cost memory up front.
+    events: std::sync::OnceLock<broadcast::Sender<SessionEvent>>,
     writer: Arc<Mutex<Box<dyn Write + Send>>>,
     master: Mutex<Box<dyn MasterPty + Send>>,
     child: Mutex<Box<dyn Child + Send + Sync>>,
@@ -350,7 +352,6 @@ impl Session {
             pty_closed: false,
         };
         let (changed, _) = watch::channel(0);
-        let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let super::pty::SpawnedPty {
             master,
             child,
@@ -362,7 +363,7 @@ impl Session {
             info,
             inner: Mutex::new(inner),
             changed,
-            events,
+            events: std::sync::OnceLock::new(),
             writer: Arc::new(Mutex::new(writer)),
             master: Mutex::new(master),
             child: Mutex::new(child),
@@ -386,8 +387,22 @@ impl Session {
         lock(&self.inner).state
     }
 
+    fn events(&self) -> &broadcast::Sender<SessionEvent> {
+        self.events
+            .get_or_init(|| broadcast::channel(EVENT_CAPACITY).0)
+    }
+
+    /// Send to watchers, if there are any.
+    fn emit(&self, event: impl FnOnce() -> SessionEvent) {
+        if let Some(tx) = self.events.get()
+            && tx.receiver_count() > 0
+        {
+            let _ = tx.send(event());
+        }
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
-        self.events.subscribe()
+        self.events().subscribe()
     }
 
     fn notify(&self) {
@@ -395,12 +410,10 @@ impl Session {
     }
 
     fn publish_state(&self, inner: &Inner) {
-        if self.events.receiver_count() > 0 {
-            let _ = self.events.send(SessionEvent::State {
-                state: inner.state.as_str().to_string(),
-                last_actor: Some(inner.last_actor),
-            });
-        }
+        self.emit(|| SessionEvent::State {
+            state: inner.state.as_str().to_string(),
+            last_actor: Some(inner.last_actor),
+        });
     }
 
     /// Called by the reader thread for every chunk.
@@ -410,17 +423,13 @@ impl Session {
             let mut inner = lock(&self.inner);
             let base = inner.ring.end();
             inner.ring.push(chunk);
-            inner.parser.process(chunk);
+            feed_screen(&mut inner.parser, chunk);
             inner.scanner.scan(chunk, base, &mut markers);
             inner.last_output_at = Instant::now();
             inner.last_activity = SystemTime::now();
             // Published under the lock that guards the screen, so a viewer
             // attaching in between gets the screen or the bytes, never both.
-            if self.events.receiver_count() > 0 {
-                let _ = self
-                    .events
-                    .send(SessionEvent::Output(bytes::Bytes::copy_from_slice(chunk)));
-            }
+            self.emit(|| SessionEvent::Output(bytes::Bytes::copy_from_slice(chunk)));
             if inner.update_state(&markers) {
                 self.publish_state(&inner);
             }
@@ -434,7 +443,7 @@ impl Session {
         let inner = lock(&self.inner);
         let screen = inner.parser.screen();
         let (rows, cols) = screen.size();
-        let rx = self.events.subscribe();
+        let rx = self.subscribe();
         (
             screen.state_formatted().into_bytes(),
             cols.get(),
@@ -788,9 +797,7 @@ impl Session {
             .map_err(|e| SessionError::Pty(format!("{e:#}")))?;
         let nz = |v: u16| NonZeroU16::new(v).unwrap_or(NonZeroU16::MIN);
         lock(&self.inner).parser.set_size(nz(rows), nz(cols));
-        if self.events.receiver_count() > 0 {
-            let _ = self.events.send(SessionEvent::Resized { cols, rows });
-        }
+        self.emit(|| SessionEvent::Resized { cols, rows });
         Ok(())
     }
 
@@ -840,7 +847,7 @@ impl Session {
             }
         }
         self.notify();
-        let _ = self.events.send(SessionEvent::Closed);
+        self.emit(|| SessionEvent::Closed);
     }
 
     /// The screen as text (`full`) or just the cursor line.
@@ -953,15 +960,49 @@ pub fn unix_ms(t: SystemTime) -> u128 {
         .unwrap_or(0)
 }
 
+/// Feed a chunk to the terminal model. Plain text (no escape sequences)
+/// that scrolls more than a screenful only needs its last screenful: what
+/// came before has scrolled away, so bulk output costs a screen, not the
+/// whole chunk.
+fn feed_screen(parser: &mut vt100::Parser, chunk: &[u8]) {
+    const HEAD: usize = 64;
+    let rows = usize::from(parser.screen().size().0.get());
+    if chunk.len() > HEAD * 4 && !chunk.contains(&0x1b) {
+        // The head finishes any sequence a previous chunk left open.
+        let (head, rest) = chunk.split_at(HEAD);
+        let mut newlines = 0;
+        let cut = rest.iter().rposition(|&b| {
+            newlines += usize::from(b == b'\n');
+            newlines > rows + 1
+        });
+        if let Some(cut) = cut {
+            parser.process(head);
+            parser.process(b"\r\n");
+            parser.process(&rest[cut + 1..]);
+            return;
+        }
+    }
+    parser.process(chunk);
+}
+
 fn reader_loop(mut reader: Box<dyn Read + Send>, session: std::sync::Weak<Session>) {
-    let mut buf = vec![0u8; 64 * 1024];
+    // Start small (an idle session should cost little) and grow while reads
+    // fill the buffer (bulk output wants big reads).
+    const MIN: usize = 4 * 1024;
+    const MAX: usize = 64 * 1024;
+    let mut buf = vec![0u8; MIN];
     loop {
         match reader.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => match session.upgrade() {
-                Some(s) => s.on_chunk(&buf[..n]),
-                None => return,
-            },
+            Ok(n) => {
+                match session.upgrade() {
+                    Some(s) => s.on_chunk(&buf[..n]),
+                    None => return,
+                }
+                if n == buf.len() && buf.len() < MAX {
+                    buf.resize(MAX, 0);
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             // EIO is how Linux reports that the slave side is gone.
             Err(_) => break,
