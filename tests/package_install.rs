@@ -178,7 +178,11 @@ fn install_without_a_terminal_or_yes_is_refused() {
     good_package(&pkg);
     let o = w.run(&["preset", "install", pkg.to_str().unwrap()]);
     assert_code(&o, 1);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--yes"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--yes"),
+        "{}",
+        text(&o)
+    );
     assert!(!w.presets_dir().join("odd-pkg").exists());
 }
 
@@ -211,12 +215,16 @@ fn tarball_with_path_traversal_is_refused() {
     header.set_size(data.len() as u64);
     header.set_mode(0o644);
     header.set_cksum();
-    builder.append_data(&mut header, "preset.toml", data).unwrap();
+    builder
+        .append_data(&mut header, "preset.toml", data)
+        .unwrap();
     // A symlink that points out of the package.
     let mut link = tar::Header::new_gnu();
     link.set_entry_type(tar::EntryType::Symlink);
     link.set_size(0);
-    builder.append_link(&mut link, "escape", "../../../etc").unwrap();
+    builder
+        .append_link(&mut link, "escape", "../../../etc")
+        .unwrap();
     builder.into_inner().unwrap().finish().unwrap();
 
     let o = w.run(&["preset", "install", tarball.to_str().unwrap(), "--yes"]);
@@ -317,7 +325,11 @@ fn core_module_instead_of_component_is_refused() {
     std::fs::write(pkg.join("plugins/odd-prompt/odd_prompt.wasm"), core).unwrap();
     let o = w.run(&["preset", "validate", pkg.to_str().unwrap()]);
     assert_code(&o, 1);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("component"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("component"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -342,7 +354,11 @@ fn strategy_must_name_a_builtin_or_packaged_plugin() {
     let o = w.run(&["preset", "validate", pkg.to_str().unwrap()]);
     assert_code(&o, 1);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("strategy.plugin") && err.contains("elsewhere"), "{}", text(&o));
+    assert!(
+        err.contains("strategy.plugin") && err.contains("elsewhere"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -367,7 +383,11 @@ fn failure_midway_leaves_the_previous_version_intact() {
         "1",
     );
     assert_code(&o, 2);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("simulated"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("simulated"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(std::fs::read_to_string(&installed).unwrap(), before);
     // Nothing half-installed: only the package and the (empty) staging area.
     let mut entries: Vec<String> = std::fs::read_dir(w.presets_dir())
@@ -440,14 +460,27 @@ fn list_shows_sources_and_the_winner() {
     let user_def = pythons.iter().find(|p| p["source"] == "user").unwrap();
     assert_eq!(builtin["active"], false);
     assert_eq!(user_def["active"], true);
-    assert!(builtin["shadowed_by"].as_str().unwrap().ends_with("python.toml"));
+    assert!(
+        builtin["shadowed_by"]
+            .as_str()
+            .unwrap()
+            .ends_with("python.toml")
+    );
     let errors = v["errors"].as_array().unwrap();
-    assert!(errors.iter().any(|e| e.as_str().unwrap().contains("broken.toml:2:")), "{v}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("broken.toml:2:")),
+        "{v}"
+    );
 
     let o = w.run(&["preset", "list"]);
     assert_code(&o, 0);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("shadowed") && out.contains("Not loaded"), "{out}");
+    assert!(
+        out.contains("shadowed") && out.contains("Not loaded"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -455,19 +488,29 @@ fn remove_by_package_or_preset_name_never_builtin() {
     let w = World::new();
     let pkg = w.path("work/removable");
     good_package(&pkg);
-    assert_code(&w.run(&["preset", "install", pkg.to_str().unwrap(), "--yes"]), 0);
+    assert_code(
+        &w.run(&["preset", "install", pkg.to_str().unwrap(), "--yes"]),
+        0,
+    );
     // By preset name: the package that holds it goes.
     let o = w.run(&["preset", "remove", "oddrepl"]);
     assert_code(&o, 0);
     assert!(!w.presets_dir().join("removable").exists());
     // By package name.
-    assert_code(&w.run(&["preset", "install", pkg.to_str().unwrap(), "--yes"]), 0);
+    assert_code(
+        &w.run(&["preset", "install", pkg.to_str().unwrap(), "--yes"]),
+        0,
+    );
     assert_code(&w.run(&["preset", "remove", "removable"]), 0);
     assert!(!w.presets_dir().join("removable").exists());
     // Built-ins stay.
     let o = w.run(&["preset", "remove", "python"]);
     assert_code(&o, 1);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("built-in"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("built-in"),
+        "{}",
+        text(&o)
+    );
     let o = w.run(&["preset", "remove", "nosuchthing"]);
     assert_code(&o, 1);
 }
@@ -509,14 +552,30 @@ fn validate_lists_every_error() {
     let w = World::new();
     let dir = w.path("work/loose");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("a.toml"), "name = \"a\"\ncommand = [\"x\"]\n[prompt]\nready = ['(']\n").unwrap();
+    std::fs::write(
+        dir.join("a.toml"),
+        "name = \"a\"\ncommand = [\"x\"]\n[prompt]\nready = ['(']\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("b.toml"), "name = \"b\"\n").unwrap();
-    std::fs::write(dir.join("c.toml"), "name = \"c\"\ncommand = [\"x\"]\n[prompt]\nready = ['>']\n").unwrap();
+    std::fs::write(
+        dir.join("c.toml"),
+        "name = \"c\"\ncommand = [\"x\"]\n[prompt]\nready = ['>']\n",
+    )
+    .unwrap();
     let o = w.run(&["preset", "validate", dir.to_str().unwrap()]);
     assert_code(&o, 1);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("a.toml") && err.contains("prompt.ready[0]"), "{}", text(&o));
-    assert!(err.contains("b.toml") && err.contains("command"), "{}", text(&o));
+    assert!(
+        err.contains("a.toml") && err.contains("prompt.ready[0]"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        err.contains("b.toml") && err.contains("command"),
+        "{}",
+        text(&o)
+    );
     assert!(!err.contains("c.toml"), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("c.toml"));
 }
