@@ -321,6 +321,15 @@ mod tests {
     }
 
     #[test]
+    fn safe_paths() {
+        assert!(is_safe_relative(Path::new("pkg/preset.toml")));
+        assert!(is_safe_relative(Path::new("./preset.toml")));
+        assert!(!is_safe_relative(Path::new("../preset.toml")));
+        assert!(!is_safe_relative(Path::new("a/../../b")));
+        assert!(!is_safe_relative(Path::new("/etc/passwd")));
+    }
+
+    #[test]
     fn links() {
         assert!(link_stays_inside(Path::new("a/b"), Path::new("../c")));
         assert!(!link_stays_inside(Path::new("a/b"), Path::new("../../c")));
