@@ -24,6 +24,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Measure the server end to end over stdio (see README, Benchmarks).
     Bench(crate::bench::BenchArgs),
+    /// Install, list, remove, validate and create preset packages.
+    Preset(crate::package::cli::PresetArgs),
+    /// Print (or --write) the config that adds this server to an MCP client.
+    Config(crate::client_config::ConfigArgs),
     /// Internal: the orphan watchdog started by the server.
     #[command(name = "__reaper", hide = true)]
     Reaper,

@@ -7,7 +7,9 @@
 
 pub mod bench;
 pub mod cli;
+pub mod client_config;
 pub mod mcp;
+pub mod package;
 pub mod paths;
 pub mod policy;
 pub mod preset;

@@ -17,6 +17,8 @@ fn main() -> anyhow::Result<()> {
             repl_mcp::bench::run(&args)
         }
         Some(Command::Serve(args)) => serve(args),
+        Some(Command::Preset(args)) => std::process::exit(repl_mcp::package::cli::run(args)),
+        Some(Command::Config(args)) => std::process::exit(repl_mcp::client_config::run(args)),
         None => serve(cli.serve),
     }
 }

@@ -184,3 +184,14 @@ pub struct CleanTextResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
+
+/// `reload_presets`: the presets known after re-reading them from disk.
+#[derive(Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReloadPresetsResult {
+    pub success: bool,
+    /// Names of every preset now available.
+    pub presets: Vec<String>,
+    /// Preset files that could not be loaded, with file, line and key.
+    pub errors: Vec<String>,
+}

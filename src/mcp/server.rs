@@ -530,6 +530,23 @@ impl ReplServer {
     }
 
     #[tool(
+        description = "Re-read presets from disk (built-in, the user's config dir, the project dir) without restarting the server, e.g. after `repl-mcp preset install`. Broken preset files are reported in `errors` and skipped; running sessions are not affected.",
+        output_schema = schema_for_output::<ReloadPresetsResult>(),
+        annotations(title = "Reload presets", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn reload_presets(&self) -> Result<CallToolResult, McpError> {
+        let manager = Arc::clone(&self.manager);
+        let errors = tokio::task::spawn_blocking(move || manager.reload_presets())
+            .await
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        ok(&ReloadPresetsResult {
+            success: true,
+            presets: self.manager.presets().names(),
+            errors,
+        })
+    }
+
+    #[tool(
         description = "Tell the server the session is at a prompt it did not recognise, e.g. a custom shell prompt. `pattern` is a regex or a literal; it is remembered for the session, so later commands finish when it appears.",
         output_schema = schema_for_output::<SimpleResult>(),
         annotations(title = "Set session ready", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
