@@ -257,7 +257,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         let t = Instant::now();
         let r = c.eval(&id, &format!("print({i}*7)"))?;
         server_times.push(t.elapsed());
-        if r["output"] != (i * 7).to_string() {
+        if r["output"] != (i * 7) {
             bail!("wrong answer for print({i}*7): {r}");
         }
         raw_times.push(raw.run(&format!("print({i}*7)"))?);
