@@ -41,8 +41,16 @@ impl Client {
         let config_home =
             std::env::temp_dir().join(format!("repl-mcp-bench-{}", std::process::id()));
         std::fs::create_dir_all(&config_home)?;
+        // The bench opens more sessions, faster, than the default policy
+        // allows one connection; say so explicitly.
+        let policy = config_home.join("bench-policy.toml");
+        std::fs::write(
+            &policy,
+            "[tools.create_session]\naction = \"allow\"\n[sessions]\nmax_concurrent = 0\n[audit]\nenabled = false\n",
+        )?;
         let mut child = Command::new(bin)
-            .args(["serve", "--no-web-ui"])
+            .args(["serve", "--no-web-ui", "--policy"])
+            .arg(&policy)
             .env("XDG_CONFIG_HOME", &config_home)
             .env("REPL_MCP_LOG", "warn")
             .stdin(Stdio::piped())
@@ -257,7 +265,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         let t = Instant::now();
         let r = c.eval(&id, &format!("print({i}*7)"))?;
         server_times.push(t.elapsed());
-        if r["output"] != (i * 7) {
+        if r["output"].as_str().and_then(|s| s.parse::<usize>().ok()) != Some(i * 7) {
             bail!("wrong answer for print({i}*7): {r}");
         }
         raw_times.push(raw.run(&format!("print({i}*7)"))?);

@@ -59,6 +59,9 @@ pub struct ServeArgs {
     /// Characters of output returned in one tool result before head+tail truncation.
     #[arg(long, default_value_t = 20_000)]
     pub max_output_chars: usize,
+    /// Policy file (default: ~/.config/repl-mcp/policy.toml if it exists, else built-in defaults).
+    #[arg(long, env = "REPL_MCP_POLICY", value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     /// Extra preset directory (instead of ./.repl-mcp/presets).
     #[arg(long, value_name = "DIR")]
     pub presets_dir: Option<PathBuf>,

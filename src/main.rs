@@ -3,7 +3,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use repl_mcp::cli::{Cli, Command, ServeArgs};
-use repl_mcp::mcp::{OutputLimits, ReplServer, transport};
+use repl_mcp::mcp::{Guard, OutputLimits, ReplServer, transport};
+use repl_mcp::policy::{AuditLog, Policy};
 use repl_mcp::preset::PresetDirs;
 use repl_mcp::session::{ManagerConfig, SessionManager};
 use tokio_util::sync::CancellationToken;
@@ -43,7 +44,25 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async_serve(args))
 }
 
+/// Load the policy and open the audit log; a mistake in the policy file
+/// stops the server with the file, line and key.
+fn load_guard(args: &ServeArgs) -> anyhow::Result<Arc<Guard>> {
+    let policy = match &args.policy {
+        Some(path) => Policy::load(path)?,
+        None => Policy::load_default()?,
+    };
+    let names = ReplServer::tool_names();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    policy.check_tool_names(&names)?;
+    let audit = AuditLog::open(policy.audit_config())?;
+    if let Some(path) = audit.path() {
+        tracing::info!("audit log: {}", path.display());
+    }
+    Ok(Arc::new(Guard::new(policy, audit)))
+}
+
 async fn async_serve(args: ServeArgs) -> anyhow::Result<()> {
+    let guard = load_guard(&args)?;
     let mut preset_dirs = PresetDirs::standard();
     if let Some(dir) = &args.presets_dir {
         preset_dirs.project = Some(dir.clone());
@@ -61,9 +80,14 @@ async fn async_serve(args: ServeArgs) -> anyhow::Result<()> {
     spawn_signal_handler(stop.clone());
     let result = match args.http {
         Some(addr) => {
-            let (m, w, l) = (Arc::clone(&manager), web.clone(), limits.clone());
+            let (m, w, l, g) = (
+                Arc::clone(&manager),
+                web.clone(),
+                limits.clone(),
+                Arc::clone(&guard),
+            );
             transport::serve_http(
-                move || ReplServer::new(Arc::clone(&m), w.clone(), l.clone()),
+                move || ReplServer::new(Arc::clone(&m), w.clone(), l.clone(), Arc::clone(&g)),
                 addr,
                 args.token.clone(),
                 stop.clone(),
@@ -71,11 +95,13 @@ async fn async_serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
         }
         None => {
-            transport::serve_stdio(ReplServer::new(Arc::clone(&manager), web, limits), stop).await
+            let server = ReplServer::new(Arc::clone(&manager), web, limits, Arc::clone(&guard));
+            transport::serve_stdio(server, stop).await
         }
     };
     tracing::info!("shutting down; ending every session");
     manager.shutdown();
+    guard.flush();
     result
 }
 

@@ -1,9 +1,11 @@
 //! The MCP face of the server: tools over stdio or streamable HTTP.
 
 mod bound;
+mod guard;
 mod params;
 mod results;
 mod server;
 pub mod transport;
 
+pub use guard::Guard;
 pub use server::{OutputLimits, ReplServer, WebLinks, WebUrls};

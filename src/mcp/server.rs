@@ -6,13 +6,19 @@ use std::time::Duration;
 
 use rmcp::handler::server::common::schema_for_output;
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{ErrorData as McpError, ServerHandler, tool, tool_handler, tool_router};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ServerCapabilities,
+    ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use serde::Serialize;
 use serde_json::json;
 
 use super::bound::{head_tail, page};
+use super::guard::{Admission, Guard};
 use super::params::*;
 use super::results::*;
 use crate::session::{
@@ -46,12 +52,32 @@ impl Default for OutputLimits {
     }
 }
 
+/// Every MCP connection (a stdio client, an HTTP session) gets its own id:
+/// rate limits and the audit log are per connection.
+static NEXT_CONNECTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 #[derive(Clone)]
 pub struct ReplServer {
     manager: Arc<SessionManager>,
     web: Option<Arc<dyn WebLinks>>,
     limits: OutputLimits,
+    guard: Arc<Guard>,
+    connection: u64,
+    /// Shared by the clones of this connection's server; dropped with the last.
+    _end: Arc<ConnectionEnd>,
     tool_router: ToolRouter<Self>,
+}
+
+/// When the last clone of a connection's server goes, its rate-limit state goes too.
+struct ConnectionEnd {
+    guard: Arc<Guard>,
+    connection: u64,
+}
+
+impl Drop for ConnectionEnd {
+    fn drop(&mut self) {
+        self.guard.forget_connection(self.connection);
+    }
 }
 
 fn ok<T: Serialize>(value: &T) -> Result<CallToolResult, McpError> {
@@ -119,13 +145,30 @@ impl ReplServer {
         manager: Arc<SessionManager>,
         web: Option<Arc<dyn WebLinks>>,
         limits: OutputLimits,
+        guard: Arc<Guard>,
     ) -> Self {
+        let connection = NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Self {
             manager,
             web,
             limits,
+            _end: Arc::new(ConnectionEnd {
+                guard: Arc::clone(&guard),
+                connection,
+            }),
+            guard,
+            connection,
             tool_router: Self::tool_router(),
         }
+    }
+
+    /// Names of every tool (the policy file may only name these).
+    pub fn tool_names() -> Vec<String> {
+        Self::tool_router()
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .collect()
     }
 
     fn web_url(&self, id: &str) -> Option<String> {
@@ -716,6 +759,68 @@ impl ReplServer {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for ReplServer {
+    /// Every call passes the policy first and leaves an audit line after.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let started = std::time::Instant::now();
+        let tool = request.name.to_string();
+        if !self.tool_router.has_route(&tool) {
+            let tcc = ToolCallContext::new(self, request, context);
+            return self.tool_router.call(tcc).await;
+        }
+        let args = serde_json::Value::Object(request.arguments.clone().unwrap_or_default());
+        let admission = self
+            .guard
+            .admit(
+                self.connection,
+                &tool,
+                &args,
+                self.manager.count(),
+                &context,
+            )
+            .await;
+        match admission {
+            Admission::Refused {
+                result,
+                decision,
+                verdict,
+            } => {
+                self.guard.finish(
+                    self.connection,
+                    &tool,
+                    &args,
+                    &verdict,
+                    decision,
+                    started,
+                    Some(&result),
+                );
+                Ok((*result).into())
+            }
+            Admission::Go { decision } => {
+                let tcc = ToolCallContext::new(self, request, context);
+                let out = self.tool_router.call(tcc).await;
+                let result = match &out {
+                    Ok(CallToolResponse::Complete(r)) => Some(r),
+                    _ => None,
+                };
+                let verdict = crate::policy::Verdict::Allow;
+                self.guard.finish(
+                    self.connection,
+                    &tool,
+                    &args,
+                    &verdict,
+                    decision,
+                    started,
+                    result,
+                );
+                out
+            }
+        }
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("repl-mcp", env!("CARGO_PKG_VERSION")))

@@ -48,6 +48,7 @@ pub async fn start_with(version: ProtocolVersion, extra_args: &[&str]) -> Server
     let transport = TokioChildProcess::new(tokio::process::Command::new(bin()).configure(|cmd| {
         cmd.arg("serve").arg("--no-web-ui").args(&args);
         cmd.env("XDG_CONFIG_HOME", &cfg);
+        cmd.env("XDG_STATE_HOME", cfg.join("state"));
         cmd.env("REPL_MCP_LOG", "warn");
     }))
     .expect("spawn repl-mcp");
