@@ -6,3 +6,4 @@
 //! [`session::SessionManager`].
 
 pub mod cli;
+pub mod plugin;
