@@ -109,10 +109,16 @@ impl PluginHost {
     pub fn with_builtins() -> Result<PluginHost, PluginError> {
         let cache = dirs::cache_dir().map(|d| d.join("repl-mcp").join("plugins"));
         let host = PluginHost::with_cache(HostLimits::default(), cache)?;
-        for b in super::builtin::BUILTINS {
-            host.add_builtin(b)?;
-        }
+        host.add_builtins()?;
         Ok(host)
+    }
+
+    /// Registers the embedded plugins (compiled on first use).
+    pub fn add_builtins(&self) -> Result<(), PluginError> {
+        for b in super::builtin::BUILTINS {
+            self.add_builtin(b)?;
+        }
+        Ok(())
     }
 
     pub fn limits(&self) -> &HostLimits {
