@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use repl_mcp::plugin::{
-    Decision, DetectInput, HookFacts, HostLimits, PluginError, PluginHost, PluginSession, PromptKind,
+    Decision, DetectInput, HookFacts, HostLimits, PluginError, PluginHost, PluginSession,
+    PromptKind,
 };
 use support::wat::{Bodies, component, manifest};
 
@@ -67,10 +68,21 @@ fn python_settings() -> BTreeMap<String, String> {
 /// built-in plugin in a fresh session still detects a prompt.
 fn assert_contained(host: &PluginHost, mut s: PluginSession) {
     assert!(s.is_disabled(), "session should be disabled");
-    assert!(matches!(s.detect_prompt(&input()), Err(PluginError::Disabled { .. })));
-    assert!(matches!(s.on_timeout(&facts("busy")), Err(PluginError::Disabled { .. })));
-    let mut other = host.instantiate("builtin:prompt-regex", &python_settings()).expect("other plugin");
-    let d = other.detect_prompt(&input()).expect("other works").expect("a detection");
+    assert!(matches!(
+        s.detect_prompt(&input()),
+        Err(PluginError::Disabled { .. })
+    ));
+    assert!(matches!(
+        s.on_timeout(&facts("busy")),
+        Err(PluginError::Disabled { .. })
+    ));
+    let mut other = host
+        .instantiate("builtin:prompt-regex", &python_settings())
+        .expect("other plugin");
+    let d = other
+        .detect_prompt(&input())
+        .expect("other works")
+        .expect("a detection");
     assert_eq!(d.kind, PromptKind::Ready);
 }
 
@@ -141,9 +153,24 @@ fn endless_loop_is_stopped_by_its_deadline() {
     let started = Instant::now();
     let err = s.detect_prompt(&input()).expect_err("must time out");
     let took = started.elapsed();
-    assert!(matches!(err, PluginError::Timeout { deadline_ms: 100, .. }), "{err}");
-    assert!(took >= Duration::from_millis(95), "stopped too early: {took:?}");
-    assert!(took < Duration::from_millis(400), "stopped too late: {took:?}");
+    assert!(
+        matches!(
+            err,
+            PluginError::Timeout {
+                deadline_ms: 100,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        took >= Duration::from_millis(95),
+        "stopped too early: {took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(400),
+        "stopped too late: {took:?}"
+    );
     assert_contained(&host, s);
     // A fresh session of the same plugin is a fresh instance.
     assert!(!session(&host, "spin").is_disabled());
@@ -157,8 +184,13 @@ fn endless_loop_in_init_refuses_the_session() {
         ..Bodies::default()
     };
     load(&host, "spin-init", &bodies, DEADLINE_100).expect("load");
-    let err = host.instantiate("spin-init", &BTreeMap::new()).expect_err("must time out");
-    assert!(matches!(err, PluginError::Timeout { hook: "init", .. }), "{err}");
+    let err = host
+        .instantiate("spin-init", &BTreeMap::new())
+        .expect_err("must time out");
+    assert!(
+        matches!(err, PluginError::Timeout { hook: "init", .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -167,7 +199,10 @@ fn memory_bomb_is_stopped_at_its_cap() {
     load(&host, "bomb", &detect(MEMORY_BOMB), DEADLINE_100).expect("load");
     let mut s = session(&host, "bomb");
     let err = s.detect_prompt(&input()).expect_err("must hit the cap");
-    assert!(matches!(err, PluginError::MemoryCap { cap_bytes, .. } if cap_bytes == 4 << 20), "{err}");
+    assert!(
+        matches!(err, PluginError::MemoryCap { cap_bytes, .. } if cap_bytes == 4 << 20),
+        "{err}"
+    );
     assert_contained(&host, s);
 }
 
@@ -179,7 +214,16 @@ fn a_trap_disables_the_plugin() {
     // Hooks that do not trap still work before the trap...
     assert!(s.detect_prompt(&input()).is_ok());
     let err = s.on_timeout(&facts("busy")).expect_err("trap");
-    assert!(matches!(err, PluginError::Trap { hook: "on-timeout", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            PluginError::Trap {
+                hook: "on-timeout",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("unreachable"), "{err}");
     // ...and none after it.
     assert_contained(&host, s);
@@ -235,7 +279,9 @@ fn decisions_outside_capabilities_are_refused() {
     let mut s = session(&host, "restarter");
     let err = s.on_timeout(&facts("busy")).expect_err("refused");
     match &err {
-        PluginError::Refused { decision, reason, .. } => {
+        PluginError::Refused {
+            decision, reason, ..
+        } => {
             assert_eq!(decision, "restart");
             assert!(reason.contains("may_restart"), "{reason}");
         }
@@ -243,19 +289,37 @@ fn decisions_outside_capabilities_are_refused() {
     }
     assert_contained(&host, s);
 
-    load(&host, "killer", &on_timeout(SIGKILL), "[capabilities]\nsignals = [\"SIGINT\"]").expect("load");
+    load(
+        &host,
+        "killer",
+        &on_timeout(SIGKILL),
+        "[capabilities]\nsignals = [\"SIGINT\"]",
+    )
+    .expect("load");
     let mut s = session(&host, "killer");
     let err = s.on_timeout(&facts("busy")).expect_err("refused");
-    assert!(matches!(&err, PluginError::Refused { decision, .. } if decision.contains("SIGKILL")), "{err}");
+    assert!(
+        matches!(&err, PluginError::Refused { decision, .. } if decision.contains("SIGKILL")),
+        "{err}"
+    );
     assert_contained(&host, s);
 }
 
 #[test]
 fn decisions_within_capabilities_pass() {
     let host = host();
-    load(&host, "restarter-ok", &on_timeout(RESTART), "[capabilities]\nmay_restart = true").expect("load");
+    load(
+        &host,
+        "restarter-ok",
+        &on_timeout(RESTART),
+        "[capabilities]\nmay_restart = true",
+    )
+    .expect("load");
     let mut s = session(&host, "restarter-ok");
-    assert_eq!(s.on_timeout(&facts("busy")).expect("allowed"), Some(Decision::Restart));
+    assert_eq!(
+        s.on_timeout(&facts("busy")).expect("allowed"),
+        Some(Decision::Restart)
+    );
     // Hooks not listed in the manifest are never entered.
     let trapping = Bodies {
         on_exit: TRAP,
@@ -302,8 +366,13 @@ fn init_errors_refuse_the_session() {
         ..Bodies::default()
     };
     load(&host, "picky", &bodies, "").expect("load");
-    let err = host.instantiate("picky", &BTreeMap::new()).expect_err("init error");
-    assert!(matches!(&err, PluginError::Init { message, .. } if message == "bad"), "{err}");
+    let err = host
+        .instantiate("picky", &BTreeMap::new())
+        .expect_err("init error");
+    assert!(
+        matches!(&err, PluginError::Init { message, .. } if message == "bad"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -311,7 +380,9 @@ fn digest_mismatch_and_duplicates_are_refused() {
     let host = host();
     let wat = component(&Bodies::default());
     let text = manifest("x", b"something else", "");
-    let err = host.load_bytes(&text, wat.as_bytes()).expect_err("mismatch");
+    let err = host
+        .load_bytes(&text, wat.as_bytes())
+        .expect_err("mismatch");
     assert!(matches!(err, PluginError::HashMismatch { .. }), "{err}");
     let err = load(&host, "prompt-regex", &Bodies::default(), "").expect_err("duplicate");
     assert!(matches!(err, PluginError::DuplicatePlugin(_)), "{err}");
@@ -333,10 +404,17 @@ fn load_dir_and_validate_dir_read_a_folder() {
     assert!(host.ids().contains(&"from-dir".to_string()));
 
     // A bad key: the error names the file, the line and the key.
-    std::fs::write(dir.join("plugin.toml"), text.replace("api = \"0.1\"", "api = \"0.1\"\nflavour = 1")).expect("write");
+    std::fs::write(
+        dir.join("plugin.toml"),
+        text.replace("api = \"0.1\"", "api = \"0.1\"\nflavour = 1"),
+    )
+    .expect("write");
     let err = PluginHost::validate_dir(&dir).expect_err("unknown key");
     let msg = err.to_string();
-    assert!(msg.contains("plugin.toml:4:1") && msg.contains("flavour"), "{msg}");
+    assert!(
+        msg.contains("plugin.toml:4:1") && msg.contains("flavour"),
+        "{msg}"
+    );
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
@@ -353,12 +431,17 @@ fn a_spinning_plugin_does_not_stall_other_sessions() {
             s.detect_prompt(&input()).expect_err("times out")
         })
     };
-    let mut good = host.instantiate("prompt-regex", &python_settings()).expect("good");
+    let mut good = host
+        .instantiate("prompt-regex", &python_settings())
+        .expect("good");
     let started = Instant::now();
     for _ in 0..100 {
         assert!(good.detect_prompt(&input()).expect("detect").is_some());
     }
-    assert!(started.elapsed() < Duration::from_millis(100), "good session slowed down");
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "good session slowed down"
+    );
     let err = spinner.join().expect("thread");
     assert!(matches!(err, PluginError::Timeout { .. }), "{err}");
 }
@@ -367,20 +450,31 @@ fn a_spinning_plugin_does_not_stall_other_sessions() {
 
 #[test]
 fn builtins_are_listed() {
-    assert_eq!(host().ids(), vec!["default-recovery", "prompt-regex", "psql-recovery"]);
+    assert_eq!(
+        host().ids(),
+        vec!["default-recovery", "prompt-regex", "psql-recovery"]
+    );
 }
 
 #[test]
 fn prompt_regex_classifies_with_the_presets_regexes() {
     let host = host();
-    let mut s = host.instantiate("prompt-regex", &python_settings()).expect("instantiate");
+    let mut s = host
+        .instantiate("prompt-regex", &python_settings())
+        .expect("instantiate");
     let ready = s.detect_prompt(&input()).expect("ok").expect("some");
-    assert_eq!((ready.kind, ready.prompt.as_str()), (PromptKind::Ready, ">>> "));
+    assert_eq!(
+        (ready.kind, ready.prompt.as_str()),
+        (PromptKind::Ready, ">>> ")
+    );
     let cont = DetectInput {
         cursor_line: "... ",
         ..input()
     };
-    assert_eq!(s.detect_prompt(&cont).expect("ok").map(|d| d.kind), Some(PromptKind::Continuation));
+    assert_eq!(
+        s.detect_prompt(&cont).expect("ok").map(|d| d.kind),
+        Some(PromptKind::Continuation)
+    );
     let busy = DetectInput {
         cursor_line: "",
         ..input()
@@ -390,54 +484,137 @@ fn prompt_regex_classifies_with_the_presets_regexes() {
         alternate_screen: true,
         ..input()
     };
-    assert_eq!(s.detect_prompt(&pager).expect("ok").map(|d| d.kind), Some(PromptKind::AwaitingInput));
+    assert_eq!(
+        s.detect_prompt(&pager).expect("ok").map(|d| d.kind),
+        Some(PromptKind::AwaitingInput)
+    );
 
     let bad = BTreeMap::from([("ready".to_string(), "(".to_string())]);
-    assert!(matches!(host.instantiate("prompt-regex", &bad), Err(PluginError::Init { .. })));
+    assert!(matches!(
+        host.instantiate("prompt-regex", &bad),
+        Err(PluginError::Init { .. })
+    ));
 }
 
 #[test]
 fn default_recovery_follows_its_rules() {
     let host = host();
-    let mut s = host.instantiate("builtin:default-recovery", &BTreeMap::new()).expect("instantiate");
+    let mut s = host
+        .instantiate("builtin:default-recovery", &BTreeMap::new())
+        .expect("instantiate");
     let mut pager = facts("awaiting-input");
     pager.screen = "some text\n(END)".into();
-    assert_eq!(s.on_timeout(&pager).expect("ok"), Some(Decision::SendInput { text: "q".into() }));
+    assert_eq!(
+        s.on_timeout(&pager).expect("ok"),
+        Some(Decision::SendInput { text: "q".into() })
+    );
     assert_eq!(
         s.on_timeout(&facts("continuation")).expect("ok"),
-        Some(Decision::SendInput { text: "\u{3}".into() })
+        Some(Decision::SendInput {
+            text: "\u{3}".into()
+        })
     );
-    assert!(matches!(s.on_timeout(&facts("busy")).expect("ok"), Some(Decision::AskLlm { .. })));
+    assert!(matches!(
+        s.on_timeout(&facts("busy")).expect("ok"),
+        Some(Decision::AskLlm { .. })
+    ));
 
     let mut crash = facts("exited");
     crash.exit_code = Some(139);
     assert_eq!(s.on_exit(&crash).expect("ok"), Some(Decision::Restart));
     crash.restarts = 1;
-    assert_eq!(s.on_exit(&crash).expect("ok"), Some(Decision::Wait { ms: 500 }));
+    assert_eq!(
+        s.on_exit(&crash).expect("ok"),
+        Some(Decision::Wait { ms: 500 })
+    );
     assert_eq!(s.on_exit(&crash).expect("ok"), Some(Decision::Restart));
     crash.restarts = 3;
-    assert!(matches!(s.on_exit(&crash).expect("ok"), Some(Decision::MarkFailed { .. })));
+    assert!(matches!(
+        s.on_exit(&crash).expect("ok"),
+        Some(Decision::MarkFailed { .. })
+    ));
     assert!(!s.is_disabled());
 
     // Settings from the preset override the manifest's.
     let sig = BTreeMap::from([("interrupt".to_string(), "sigint".to_string())]);
-    let mut s = host.instantiate("default-recovery", &sig).expect("instantiate");
+    let mut s = host
+        .instantiate("default-recovery", &sig)
+        .expect("instantiate");
     assert_eq!(
         s.on_timeout(&facts("continuation")).expect("ok"),
-        Some(Decision::SendSignal { name: "SIGINT".into() })
+        Some(Decision::SendSignal {
+            name: "SIGINT".into()
+        })
     );
 }
 
 #[test]
 fn psql_recovery_reads_psql_prompts() {
     let host = host();
-    let mut s = host.instantiate("psql-recovery", &BTreeMap::new()).expect("instantiate");
+    let mut s = host
+        .instantiate("psql-recovery", &BTreeMap::new())
+        .expect("instantiate");
     let line = DetectInput {
         cursor_line: "app-# ",
         ..input()
     };
-    assert_eq!(s.detect_prompt(&line).expect("ok").map(|d| d.kind), Some(PromptKind::Continuation));
+    assert_eq!(
+        s.detect_prompt(&line).expect("ok").map(|d| d.kind),
+        Some(PromptKind::Continuation)
+    );
     let mut stuck = facts("continuation");
     stuck.screen = "app=# select 1\napp-# ".into();
-    assert_eq!(s.on_timeout(&stuck).expect("ok"), Some(Decision::SendInput { text: "\\r\n".into() }));
+    assert_eq!(
+        s.on_timeout(&stuck).expect("ok"),
+        Some(Decision::SendInput {
+            text: "\\r\n".into()
+        })
+    );
+}
+
+// ---- compiled-code cache ---------------------------------------------------
+
+#[test]
+fn compiled_code_is_cached_on_disk() {
+    let dir = std::env::temp_dir().join(format!("repl-mcp-plugin-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cached = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default()
+    };
+
+    let first = PluginHost::with_cache(HostLimits::default(), Some(dir.clone())).expect("host");
+    first.add_builtins().expect("builtins");
+    first
+        .instantiate("psql-recovery", &BTreeMap::new())
+        .expect("compile and cache");
+    let files = cached(&dir);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0]
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    let sha = first
+        .manifest("psql-recovery")
+        .expect("manifest")
+        .sha256
+        .clone();
+    assert!(name.starts_with(&sha) && name.ends_with(".cwasm"), "{name}");
+
+    // A second host (a server restart) loads the cached code.
+    let second = PluginHost::with_cache(HostLimits::default(), Some(dir.clone())).expect("host");
+    second.add_builtins().expect("builtins");
+    let mut s = second
+        .instantiate("psql-recovery", &BTreeMap::new())
+        .expect("from cache");
+    assert!(s.detect_prompt(&input()).is_ok());
+
+    // A corrupt entry is recompiled, not trusted.
+    std::fs::write(&files[0], b"garbage").expect("corrupt");
+    let third = PluginHost::with_cache(HostLimits::default(), Some(dir.clone())).expect("host");
+    third.add_builtins().expect("builtins");
+    assert!(third.instantiate("psql-recovery", &BTreeMap::new()).is_ok());
+    std::fs::remove_dir_all(&dir).expect("cleanup");
 }

@@ -33,11 +33,21 @@ impl Hasher for ShaHasher {
 fn cache_path(engine: &Engine, dir: &Path, wasm_sha256: &str) -> PathBuf {
     let mut h = ShaHasher(Sha256::new());
     engine.precompile_compatibility_hash().hash(&mut h);
-    let engine_key: String = h.0.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let engine_key: String =
+        h.0.finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
     dir.join(format!("{wasm_sha256}-{engine_key}.cwasm"))
 }
 
-pub fn compile(engine: &Engine, wasm: &[u8], wasm_sha256: &str, cache_dir: Option<&Path>) -> wasmtime::Result<Component> {
+pub fn compile(
+    engine: &Engine,
+    wasm: &[u8],
+    wasm_sha256: &str,
+    cache_dir: Option<&Path>,
+) -> wasmtime::Result<Component> {
     let Some(dir) = cache_dir else {
         return Component::new(engine, wasm);
     };
@@ -49,7 +59,9 @@ pub fn compile(engine: &Engine, wasm: &[u8], wasm_sha256: &str, cache_dir: Optio
         // header (version, engine settings) and refuses a mismatch.
         match unsafe { Component::deserialize(engine, &bytes) } {
             Ok(c) => return Ok(c),
-            Err(e) => tracing::debug!(path = %path.display(), error = %e, "stale plugin cache entry, recompiling"),
+            Err(e) => {
+                tracing::debug!(path = %path.display(), error = %e, "stale plugin cache entry, recompiling")
+            }
         }
     }
     let compiled = engine.precompile_component(wasm)?;

@@ -64,14 +64,27 @@ pub struct HookFacts {
 /// A plugin's decision, already checked against its capabilities.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Wait { ms: u64 },
-    SendInput { text: String },
+    Wait {
+        ms: u64,
+    },
+    SendInput {
+        text: String,
+    },
     /// `name` is canonical: `SIGINT`, `SIGTERM`, …
-    SendSignal { name: String },
-    SetReady { pattern: String },
+    SendSignal {
+        name: String,
+    },
+    SetReady {
+        pattern: String,
+    },
     Restart,
-    MarkFailed { reason: String },
-    AskLlm { question: String, question_type: String },
+    MarkFailed {
+        reason: String,
+    },
+    AskLlm {
+        question: String,
+        question_type: String,
+    },
 }
 
 impl Decision {
@@ -102,7 +115,8 @@ fn shorten(text: &str) -> String {
 
 /// Signals a plugin may name, in canonical form.
 const SIGNALS: &[&str] = &[
-    "SIGINT", "SIGTERM", "SIGKILL", "SIGQUIT", "SIGHUP", "SIGTSTP", "SIGCONT", "SIGUSR1", "SIGUSR2", "SIGWINCH",
+    "SIGINT", "SIGTERM", "SIGKILL", "SIGQUIT", "SIGHUP", "SIGTSTP", "SIGCONT", "SIGUSR1",
+    "SIGUSR2", "SIGWINCH",
 ];
 
 /// `int`, `INT`, `SigInt` and `SIGINT` all mean `SIGINT`.
@@ -111,7 +125,11 @@ pub fn canonical_signal(name: &str) -> Option<&'static str> {
         return None;
     }
     let upper = name.to_ascii_uppercase();
-    let full = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
     SIGNALS.iter().copied().find(|s| *s == full)
 }
 
@@ -131,7 +149,9 @@ pub enum Rejection {
 
 fn too_long(what: &str, len: usize, max: usize) -> Result<(), Rejection> {
     if len > max {
-        Err(Rejection::Malformed(format!("{what} is {len} bytes, the limit is {max}")))
+        Err(Rejection::Malformed(format!(
+            "{what} is {len} bytes, the limit is {max}"
+        )))
     } else {
         Ok(())
     }
@@ -143,7 +163,11 @@ pub fn check_detection(d: &Detection) -> Result<(), Rejection> {
 
 /// Checks a decision's form, then its capability; returns it with the
 /// signal name made canonical.
-pub fn check_decision(decision: Decision, caps: &Capabilities, compiled_inputs: &[Regex]) -> Result<Decision, Rejection> {
+pub fn check_decision(
+    decision: Decision,
+    caps: &Capabilities,
+    compiled_inputs: &[Regex],
+) -> Result<Decision, Rejection> {
     let refuse = |d: &Decision, reason: &str| Rejection::Refused {
         decision: d.label(),
         reason: reason.to_string(),
@@ -159,20 +183,29 @@ pub fn check_decision(decision: Decision, caps: &Capabilities, compiled_inputs: 
         }
         Decision::SendInput { text } => {
             too_long("input", text.len(), MAX_TEXT_BYTES)?;
-            let allowed = caps.inputs.iter().any(|i| *i == text) || compiled_inputs.iter().any(|r| r.is_match(&text));
+            let allowed =
+                caps.inputs.contains(&text) || compiled_inputs.iter().any(|r| r.is_match(&text));
             let d = Decision::SendInput { text };
             if allowed {
                 Ok(d)
             } else {
-                Err(refuse(&d, "the input is neither in capabilities.inputs nor matched by capabilities.input_patterns"))
+                Err(refuse(
+                    &d,
+                    "the input is neither in capabilities.inputs nor matched by capabilities.input_patterns",
+                ))
             }
         }
         Decision::SendSignal { name } => {
             too_long("signal name", name.len(), 64)?;
             let Some(canon) = canonical_signal(&name) else {
-                return Err(Rejection::Malformed(format!("unknown signal {}", shorten(&name))));
+                return Err(Rejection::Malformed(format!(
+                    "unknown signal {}",
+                    shorten(&name)
+                )));
             };
-            let d = Decision::SendSignal { name: canon.to_string() };
+            let d = Decision::SendSignal {
+                name: canon.to_string(),
+            };
             if caps.signals.iter().any(|s| s == canon) {
                 Ok(d)
             } else {
@@ -181,11 +214,20 @@ pub fn check_decision(decision: Decision, caps: &Capabilities, compiled_inputs: 
         }
         Decision::SetReady { pattern } => {
             too_long("pattern", pattern.len(), MAX_TEXT_BYTES)?;
-            if let Err(e) = regex::RegexBuilder::new(&pattern).size_limit(REGEX_SIZE_LIMIT).build() {
-                return Err(Rejection::Malformed(format!("invalid set-ready regex: {e}")));
+            if let Err(e) = regex::RegexBuilder::new(&pattern)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+            {
+                return Err(Rejection::Malformed(format!(
+                    "invalid set-ready regex: {e}"
+                )));
             }
             let d = Decision::SetReady { pattern };
-            if caps.may_set_ready { Ok(d) } else { Err(refuse(&d, "may_set_ready is false")) }
+            if caps.may_set_ready {
+                Ok(d)
+            } else {
+                Err(refuse(&d, "may_set_ready is false"))
+            }
         }
         Decision::Restart => {
             if caps.may_restart {
@@ -197,13 +239,31 @@ pub fn check_decision(decision: Decision, caps: &Capabilities, compiled_inputs: 
         Decision::MarkFailed { reason } => {
             too_long("reason", reason.len(), MAX_TEXT_BYTES)?;
             let d = Decision::MarkFailed { reason };
-            if caps.may_mark_failed { Ok(d) } else { Err(refuse(&d, "may_mark_failed is false")) }
+            if caps.may_mark_failed {
+                Ok(d)
+            } else {
+                Err(refuse(&d, "may_mark_failed is false"))
+            }
         }
-        Decision::AskLlm { question, question_type } => {
+        Decision::AskLlm {
+            question,
+            question_type,
+        } => {
             too_long("question", question.len(), MAX_QUESTION_BYTES)?;
-            too_long("question type", question_type.len(), MAX_QUESTION_TYPE_BYTES)?;
-            let d = Decision::AskLlm { question, question_type };
-            if caps.may_ask_llm { Ok(d) } else { Err(refuse(&d, "may_ask_llm is false")) }
+            too_long(
+                "question type",
+                question_type.len(),
+                MAX_QUESTION_TYPE_BYTES,
+            )?;
+            let d = Decision::AskLlm {
+                question,
+                question_type,
+            };
+            if caps.may_ask_llm {
+                Ok(d)
+            } else {
+                Err(refuse(&d, "may_ask_llm is false"))
+            }
         }
     }
 }
@@ -224,13 +284,22 @@ mod tests {
 
     fn check(d: Decision) -> Result<Decision, Rejection> {
         let c = caps();
-        let compiled: Vec<Regex> = c.input_patterns.iter().map(|p| compile_full_match(p).expect("regex")).collect();
+        let compiled: Vec<Regex> = c
+            .input_patterns
+            .iter()
+            .map(|p| compile_full_match(p).expect("regex"))
+            .collect();
         check_decision(d, &c, &compiled)
     }
 
     #[test]
     fn allowed_decisions_pass() {
-        assert_eq!(check(Decision::SendSignal { name: "int".into() }), Ok(Decision::SendSignal { name: "SIGINT".into() }));
+        assert_eq!(
+            check(Decision::SendSignal { name: "int".into() }),
+            Ok(Decision::SendSignal {
+                name: "SIGINT".into()
+            })
+        );
         assert!(check(Decision::SendInput { text: "q".into() }).is_ok());
         assert!(check(Decision::SendInput { text: "y\n".into() }).is_ok());
         assert!(check(Decision::Restart).is_ok());
@@ -240,14 +309,28 @@ mod tests {
     #[test]
     fn others_are_refused() {
         for d in [
-            Decision::SendSignal { name: "SIGKILL".into() },
-            Decision::SendInput { text: "rm -rf /\n".into() },
-            Decision::SendInput { text: "yy\n".into() },
+            Decision::SendSignal {
+                name: "SIGKILL".into(),
+            },
+            Decision::SendInput {
+                text: "rm -rf /\n".into(),
+            },
+            Decision::SendInput {
+                text: "yy\n".into(),
+            },
             Decision::MarkFailed { reason: "x".into() },
-            Decision::AskLlm { question: "?".into(), question_type: "confirm".into() },
-            Decision::SetReady { pattern: "x".into() },
+            Decision::AskLlm {
+                question: "?".into(),
+                question_type: "confirm".into(),
+            },
+            Decision::SetReady {
+                pattern: "x".into(),
+            },
         ] {
-            assert!(matches!(check(d.clone()), Err(Rejection::Refused { .. })), "{d:?}");
+            assert!(
+                matches!(check(d.clone()), Err(Rejection::Refused { .. })),
+                "{d:?}"
+            );
         }
     }
 
@@ -255,13 +338,25 @@ mod tests {
     fn malformed_answers_are_caught() {
         for d in [
             Decision::Wait { ms: u64::MAX },
-            Decision::SendSignal { name: "SIGBOGUS".into() },
-            Decision::SendInput { text: "q".repeat(MAX_TEXT_BYTES + 1) },
-            Decision::SetReady { pattern: "(".into() },
+            Decision::SendSignal {
+                name: "SIGBOGUS".into(),
+            },
+            Decision::SendInput {
+                text: "q".repeat(MAX_TEXT_BYTES + 1),
+            },
+            Decision::SetReady {
+                pattern: "(".into(),
+            },
         ] {
-            assert!(matches!(check(d.clone()), Err(Rejection::Malformed(_))), "{d:?}");
+            assert!(
+                matches!(check(d.clone()), Err(Rejection::Malformed(_))),
+                "{d:?}"
+            );
         }
-        let big = Detection { kind: PromptKind::Ready, prompt: "x".repeat(MAX_PROMPT_BYTES + 1) };
+        let big = Detection {
+            kind: PromptKind::Ready,
+            prompt: "x".repeat(MAX_PROMPT_BYTES + 1),
+        };
         assert!(check_detection(&big).is_err());
     }
 }

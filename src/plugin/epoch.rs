@@ -77,7 +77,9 @@ impl Ticker {
         {
             t.thread().unpark();
         }
-        CallGuard { shared: &self.shared }
+        CallGuard {
+            shared: &self.shared,
+        }
     }
 }
 

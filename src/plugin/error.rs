@@ -100,7 +100,9 @@ pub enum PluginError {
         message: String,
     },
 
-    #[error("plugin `{plugin}` decided `{decision}` in `{hook}`, which its manifest does not allow: {reason}")]
+    #[error(
+        "plugin `{plugin}` decided `{decision}` in `{hook}`, which its manifest does not allow: {reason}"
+    )]
     Refused {
         plugin: String,
         hook: &'static str,

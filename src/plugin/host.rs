@@ -26,6 +26,7 @@ pub const HOST_INTERFACE: &str = "repl-mcp:plugin/host@0.1.0";
 #[derive(Debug, Clone)]
 enum Origin {
     Builtin,
+    Memory,
     Dir(PathBuf),
 }
 
@@ -65,7 +66,9 @@ pub struct PluginHost {
 
 impl std::fmt::Debug for PluginHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PluginHost").field("plugins", &self.ids()).finish_non_exhaustive()
+        f.debug_struct("PluginHost")
+            .field("plugins", &self.ids())
+            .finish_non_exhaustive()
     }
 }
 
@@ -86,13 +89,18 @@ impl PluginHost {
 
     /// A host that keeps compiled plugins in `cache_dir` (created on demand),
     /// keyed by the wasm's sha256 and the engine's settings and version.
-    pub fn with_cache(limits: HostLimits, cache_dir: Option<PathBuf>) -> Result<PluginHost, PluginError> {
+    pub fn with_cache(
+        limits: HostLimits,
+        cache_dir: Option<PathBuf>,
+    ) -> Result<PluginHost, PluginError> {
         limits.check()?;
-        let engine = Engine::new(&engine_config(&limits)).map_err(|e| PluginError::HostConfig(format!("{e:#}")))?;
+        let engine = Engine::new(&engine_config(&limits))
+            .map_err(|e| PluginError::HostConfig(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         Strategy::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)
             .map_err(|e| PluginError::HostConfig(format!("{e:#}")))?;
-        let ticker = Ticker::start(engine.clone()).map_err(|e| PluginError::HostConfig(format!("cannot start the epoch thread: {e}")))?;
+        let ticker = Ticker::start(engine.clone())
+            .map_err(|e| PluginError::HostConfig(format!("cannot start the epoch thread: {e}")))?;
         Ok(PluginHost {
             inner: Arc::new(Inner {
                 engine,
@@ -145,7 +153,12 @@ impl PluginHost {
     pub fn load_dir(&self, dir: &Path) -> Result<String, PluginError> {
         let (manifest, wasm) = read_plugin_dir(dir, &self.inner.limits)?;
         let id = manifest.id.clone();
-        self.insert(manifest, Origin::Dir(dir.to_path_buf()), Arc::from(wasm), true)?;
+        self.insert(
+            manifest,
+            Origin::Dir(dir.to_path_buf()),
+            Arc::from(wasm),
+            true,
+        )?;
         Ok(id)
     }
 
@@ -156,11 +169,17 @@ impl PluginHost {
         let manifest = Manifest::parse(manifest_toml, &file, &self.inner.limits)?;
         check_sha(&manifest, wasm, &file)?;
         let id = manifest.id.clone();
-        self.insert(manifest, Origin::Builtin, Arc::from(wasm), true)?;
+        self.insert(manifest, Origin::Memory, Arc::from(wasm), true)?;
         Ok(id)
     }
 
-    fn insert(&self, manifest: Manifest, origin: Origin, wasm: Arc<[u8]>, eager: bool) -> Result<(), PluginError> {
+    fn insert(
+        &self,
+        manifest: Manifest,
+        origin: Origin,
+        wasm: Arc<[u8]>,
+        eager: bool,
+    ) -> Result<(), PluginError> {
         let id = manifest.id.clone();
         let entry = Arc::new(Entry {
             manifest: Arc::new(manifest),
@@ -168,13 +187,23 @@ impl PluginHost {
             wasm,
             ready: Mutex::new(None),
         });
-        if self.inner.plugins.read().unwrap_or_else(PoisonError::into_inner).contains_key(&id) {
+        if self
+            .inner
+            .plugins
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(&id)
+        {
             return Err(PluginError::DuplicatePlugin(id));
         }
         if eager {
             self.ready(&entry)?;
         }
-        let mut plugins = self.inner.plugins.write().unwrap_or_else(PoisonError::into_inner);
+        let mut plugins = self
+            .inner
+            .plugins
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         if plugins.contains_key(&id) {
             return Err(PluginError::DuplicatePlugin(id));
         }
@@ -237,7 +266,11 @@ impl PluginHost {
             plugin: plugin.clone(),
             message: format!("{e:#}"),
         };
-        let pre = self.inner.linker.instantiate_pre(&component).map_err(link_err)?;
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(link_err)?;
         let pre = StrategyPre::new(pre).map_err(link_err)?;
         let input_patterns = m
             .capabilities
@@ -251,9 +284,15 @@ impl PluginHost {
             })?;
         let origin = match &entry.origin {
             Origin::Builtin => "builtin".to_string(),
+            Origin::Memory => "memory".to_string(),
             Origin::Dir(d) => d.display().to_string(),
         };
-        tracing::debug!(plugin, origin, elapsed_ms = started.elapsed().as_millis() as u64, "plugin ready");
+        tracing::debug!(
+            plugin,
+            origin,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "plugin ready"
+        );
         let ready = Arc::new(Ready {
             pre,
             manifest: Arc::clone(m),
@@ -266,18 +305,28 @@ impl PluginHost {
     /// A fresh instance of plugin `id` for one session: its own store, memory
     /// and limits, initialised with the manifest's default settings
     /// overridden by `settings`.
-    pub fn instantiate(&self, id: &str, settings: &BTreeMap<String, String>) -> Result<PluginSession, PluginError> {
+    pub fn instantiate(
+        &self,
+        id: &str,
+        settings: &BTreeMap<String, String>,
+    ) -> Result<PluginSession, PluginError> {
         let entry = self.entry(id)?;
         let ready = self.ready(&entry)?;
         let m = &ready.manifest;
         let plugin: Arc<str> = Arc::from(m.id.as_str());
-        let mut store = Store::new(&self.inner.engine, StoreState::new(Arc::clone(&plugin), m.limits.memory_bytes));
+        let mut store = Store::new(
+            &self.inner.engine,
+            StoreState::new(Arc::clone(&plugin), m.limits.memory_bytes),
+        );
         store.limiter(|s| s);
         store.epoch_deadline_trap();
 
         let mut merged = m.settings.clone();
         merged.extend(settings.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let pairs: Vec<(&str, &str)> = merged.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = merged
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
 
         let ticks = deadline_ticks(m.limits.deadline_ms);
         store.set_epoch_deadline(ticks);

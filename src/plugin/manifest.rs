@@ -21,7 +21,12 @@ pub const MANIFEST_FILE: &str = "plugin.toml";
 pub const SUPPORTED_APIS: &[&str] = &["0.1"];
 
 /// The hooks a plugin may export; each is listed in `hooks = [...]`.
-pub const HOOK_NAMES: &[&str] = &["detect-prompt", "on-timeout", "on-exit", "on-startup-failure"];
+pub const HOOK_NAMES: &[&str] = &[
+    "detect-prompt",
+    "on-timeout",
+    "on-exit",
+    "on-startup-failure",
+];
 
 /// A validated `plugin.toml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +132,12 @@ struct Locator<'a> {
 }
 
 impl Locator<'_> {
-    fn at(&self, span: Option<Range<usize>>, key: Option<&str>, message: impl Into<String>) -> ManifestError {
+    fn at(
+        &self,
+        span: Option<Range<usize>>,
+        key: Option<&str>,
+        message: impl Into<String>,
+    ) -> ManifestError {
         let (line, column) = span.map_or((0, 0), |s| line_col(self.text, s.start));
         ManifestError {
             file: self.file.to_path_buf(),
@@ -181,14 +191,21 @@ impl Manifest {
         }
         let version = raw.version.get_ref();
         if version.is_empty() || version.len() > 64 {
-            return Err(loc.at(Some(raw.version.span()), Some("version"), "must be 1-64 characters"));
+            return Err(loc.at(
+                Some(raw.version.span()),
+                Some("version"),
+                "must be 1-64 characters",
+            ));
         }
         let api = raw.api.get_ref();
         if !SUPPORTED_APIS.contains(&api.as_str()) {
             return Err(loc.at(
                 Some(raw.api.span()),
                 Some("api"),
-                format!("unsupported plugin API `{api}`; this host supports {}", SUPPORTED_APIS.join(", ")),
+                format!(
+                    "unsupported plugin API `{api}`; this host supports {}",
+                    SUPPORTED_APIS.join(", ")
+                ),
             ));
         }
         let wasm = match &raw.wasm {
@@ -197,7 +214,11 @@ impl Manifest {
                 // The wasm must sit beside the manifest: no paths, so a
                 // manifest cannot point the host at arbitrary files.
                 if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
-                    return Err(loc.at(Some(w.span()), Some("wasm"), "must be a file name beside plugin.toml"));
+                    return Err(loc.at(
+                        Some(w.span()),
+                        Some("wasm"),
+                        "must be a file name beside plugin.toml",
+                    ));
                 }
                 name.clone()
             }
@@ -205,7 +226,11 @@ impl Manifest {
         };
         let sha = raw.sha256.get_ref().to_ascii_lowercase();
         if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(loc.at(Some(raw.sha256.span()), Some("sha256"), "must be 64 hex digits"));
+            return Err(loc.at(
+                Some(raw.sha256.span()),
+                Some("sha256"),
+                "must be 64 hex digits",
+            ));
         }
 
         let mut hooks = Hooks::default();
@@ -219,7 +244,10 @@ impl Manifest {
                     return Err(loc.at(
                         Some(hook.span()),
                         Some("hooks"),
-                        format!("unknown hook `{other}`; known hooks: {}", HOOK_NAMES.join(", ")),
+                        format!(
+                            "unknown hook `{other}`; known hooks: {}",
+                            HOOK_NAMES.join(", ")
+                        ),
                     ));
                 }
             };
@@ -256,7 +284,10 @@ impl Manifest {
     }
 
     /// Reads `dir/plugin.toml`.
-    pub fn read_dir(dir: &Path, host: &HostLimits) -> Result<(Manifest, PathBuf), super::PluginError> {
+    pub fn read_dir(
+        dir: &Path,
+        host: &HostLimits,
+    ) -> Result<(Manifest, PathBuf), super::PluginError> {
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&path).map_err(|source| super::PluginError::Io {
             path: path.clone(),
@@ -288,8 +319,17 @@ fn setting_text(value: &toml::Value) -> Option<String> {
     }
 }
 
-fn parse_limits(raw: &RawLimits, host: &HostLimits, loc: &Locator<'_>) -> Result<PluginLimits, ManifestError> {
-    let pick = |value: &Option<Spanned<u64>>, key: &str, unit: u64, default: u64, max: u64, unit_name: &str| {
+fn parse_limits(
+    raw: &RawLimits,
+    host: &HostLimits,
+    loc: &Locator<'_>,
+) -> Result<PluginLimits, ManifestError> {
+    let pick = |value: &Option<Spanned<u64>>,
+                key: &str,
+                unit: u64,
+                default: u64,
+                max: u64,
+                unit_name: &str| {
         let Some(v) = value else { return Ok(default) };
         let bytes = v.get_ref().checked_mul(unit).unwrap_or(u64::MAX);
         if *v.get_ref() == 0 {
@@ -299,7 +339,11 @@ fn parse_limits(raw: &RawLimits, host: &HostLimits, loc: &Locator<'_>) -> Result
             return Err(loc.at(
                 Some(v.span()),
                 Some(key),
-                format!("{} exceeds the host maximum of {} {unit_name}", v.get_ref(), max / unit),
+                format!(
+                    "{} exceeds the host maximum of {} {unit_name}",
+                    v.get_ref(),
+                    max / unit
+                ),
             ));
         }
         Ok(bytes)
@@ -332,7 +376,10 @@ fn parse_limits(raw: &RawLimits, host: &HostLimits, loc: &Locator<'_>) -> Result
     })
 }
 
-fn parse_capabilities(raw: &RawCapabilities, loc: &Locator<'_>) -> Result<Capabilities, ManifestError> {
+fn parse_capabilities(
+    raw: &RawCapabilities,
+    loc: &Locator<'_>,
+) -> Result<Capabilities, ManifestError> {
     let mut signals = Vec::new();
     for s in &raw.signals {
         let canon = canonical_signal(s.get_ref()).ok_or_else(|| {
@@ -402,7 +449,10 @@ max = 3
         assert_eq!(m.wasm, "demo.wasm");
         assert!(m.hooks.detect_prompt && m.hooks.on_timeout && !m.hooks.on_exit);
         assert_eq!(m.limits.memory_bytes, 8 * MIB);
-        assert_eq!(m.limits.stack_bytes, HostLimits::default().default_stack_bytes);
+        assert_eq!(
+            m.limits.stack_bytes,
+            HostLimits::default().default_stack_bytes
+        );
         assert_eq!(m.capabilities.signals, vec!["SIGINT"]);
         assert_eq!(m.settings["ready"], "^>>> $\n^In \\[\\d+\\]: $");
         assert_eq!(m.settings["max"], "3");
@@ -413,8 +463,11 @@ max = 3
         let text = GOOD.replace("may_restart = true", "may_restart = true\nmay_fly = true");
         let e = parse(&text).expect_err("unknown key");
         assert_eq!(e.key.as_deref(), Some("may_fly"));
-        assert_eq!(e.line, 19);
-        assert!(e.to_string().starts_with("x/plugin.toml:19:1: `may_fly`"), "{e}");
+        assert_eq!(e.line, 17);
+        assert!(
+            e.to_string().starts_with("x/plugin.toml:17:1: `may_fly`"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -24,14 +24,25 @@ mod state;
 
 pub use compile::sha256_hex;
 pub use decision::{
-    Decision, DetectInput, Detection, HookFacts, MAX_PROMPT_BYTES, MAX_QUESTION_BYTES, MAX_TEXT_BYTES, MAX_WAIT_MS,
-    PromptKind, canonical_signal,
+    Decision, DetectInput, Detection, HookFacts, MAX_PROMPT_BYTES, MAX_QUESTION_BYTES,
+    MAX_TEXT_BYTES, MAX_WAIT_MS, PromptKind, canonical_signal,
 };
 pub use error::{ManifestError, PluginError};
 pub use host::{HOST_INTERFACE, PluginHost};
 pub use limits::HostLimits;
-pub use manifest::{Capabilities, HOOK_NAMES, Hooks, MANIFEST_FILE, Manifest, PluginLimits, SUPPORTED_APIS};
+pub use manifest::{
+    Capabilities, HOOK_NAMES, Hooks, MANIFEST_FILE, Manifest, PluginLimits, SUPPORTED_APIS,
+};
 pub use session::PluginSession;
 
 /// A loaded plugin's id, as returned by [`PluginHost::load_dir`].
 pub type PluginId = String;
+
+// The session layer keeps a host in shared state and moves sessions between
+// threads; keep that possible.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    const fn send<T: Send>() {}
+    send_sync::<PluginHost>();
+    send::<PluginSession>();
+};

@@ -12,7 +12,8 @@ use wasmtime::{Store, Trap};
 
 use super::bindings::v0_1 as wit;
 use super::decision::{
-    Decision, DetectInput, Detection, HookFacts, PromptKind, Rejection, check_decision, check_detection,
+    Decision, DetectInput, Detection, HookFacts, PromptKind, Rejection, check_decision,
+    check_detection,
 };
 use super::epoch::{Ticker, deadline_ticks};
 use super::error::PluginError;
@@ -152,7 +153,8 @@ impl PluginSession {
             return Err(self.disabled_error());
         };
         live.store.data_mut().begin_call();
-        live.store.set_epoch_deadline(deadline_ticks(limits.deadline_ms));
+        live.store
+            .set_epoch_deadline(deadline_ticks(limits.deadline_ms));
         let guard = self.ticker.enter();
         let result = f(&live.bindings, &mut live.store);
         drop(guard);
@@ -168,7 +170,10 @@ impl PluginSession {
     fn disabled_error(&self) -> PluginError {
         PluginError::Disabled {
             plugin: self.plugin_id().to_string(),
-            reason: self.disabled.clone().unwrap_or_else(|| "disabled".to_string()),
+            reason: self
+                .disabled
+                .clone()
+                .unwrap_or_else(|| "disabled".to_string()),
         }
     }
 
@@ -184,7 +189,11 @@ impl PluginSession {
     fn reject(&mut self, hook: &'static str, r: Rejection) -> PluginError {
         let plugin = self.plugin_id().to_string();
         let err = match r {
-            Rejection::Malformed(message) => PluginError::Malformed { plugin, hook, message },
+            Rejection::Malformed(message) => PluginError::Malformed {
+                plugin,
+                hook,
+                message,
+            },
             Rejection::Refused { decision, reason } => PluginError::Refused {
                 plugin,
                 hook,
@@ -197,7 +206,10 @@ impl PluginSession {
 
     /// Classifies the screen. `Ok(None)`: the plugin has no opinion (or does
     /// not export this hook).
-    pub fn detect_prompt(&mut self, input: &DetectInput<'_>) -> Result<Option<Detection>, PluginError> {
+    pub fn detect_prompt(
+        &mut self,
+        input: &DetectInput<'_>,
+    ) -> Result<Option<Detection>, PluginError> {
         if self.disabled.is_some() {
             return Err(self.disabled_error());
         }
@@ -236,7 +248,10 @@ impl PluginSession {
     }
 
     /// The REPL did not reach its first prompt.
-    pub fn on_startup_failure(&mut self, facts: &HookFacts) -> Result<Option<Decision>, PluginError> {
+    pub fn on_startup_failure(
+        &mut self,
+        facts: &HookFacts,
+    ) -> Result<Option<Decision>, PluginError> {
         self.decide(Hook::StartupFailure, facts)
     }
 
@@ -271,7 +286,11 @@ impl PluginSession {
         })?;
         let Some(d) = answer else { return Ok(None) };
         let ready = Arc::clone(&self.ready);
-        match check_decision(decision(d), &ready.manifest.capabilities, &ready.input_patterns) {
+        match check_decision(
+            decision(d),
+            &ready.manifest.capabilities,
+            &ready.input_patterns,
+        ) {
             Ok(d) => {
                 tracing::debug!(plugin = self.plugin_id(), hook = name, decision = %d.label(), "plugin decision");
                 Ok(Some(d))

@@ -57,8 +57,15 @@ impl StoreState {
 }
 
 impl ResourceLimiter for StoreState {
-    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        let total = self.memory_total.saturating_add(desired.saturating_sub(current));
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let total = self
+            .memory_total
+            .saturating_add(desired.saturating_sub(current));
         if total > self.memory_cap {
             self.memory_denied = true;
             wasmtime::bail!("plugin memory cap of {} bytes reached", self.memory_cap);
@@ -80,7 +87,12 @@ impl ResourceLimiter for StoreState {
         self.limits.memory_grow_failed(error)
     }
 
-    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         self.limits.table_growing(current, desired, maximum)
     }
 

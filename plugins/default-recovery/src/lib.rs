@@ -11,8 +11,8 @@
 //! for, so the second ask gets the restart itself.
 
 use repl_mcp_plugin_sdk::{
-    Decision, DetectInput, Detection, HookFacts, Plugin, PromptKind, Settings, ask_llm, export_plugin, last_line,
-    screen_tail,
+    Decision, DetectInput, Detection, HookFacts, Plugin, PromptKind, Settings, ask_llm,
+    export_plugin, last_line, screen_tail,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,13 +33,19 @@ pub struct DefaultRecovery {
 }
 
 /// Inputs that end a REPL on purpose; an exit after one of them is no crash.
-const QUIT_COMMANDS: &[&str] = &["exit", "exit()", "quit", "quit()", ".exit", ".quit", "\\q", "\u{4}"];
+const QUIT_COMMANDS: &[&str] = &[
+    "exit", "exit()", "quit", "quit()", ".exit", ".quit", "\\q", "\u{4}",
+];
 
 impl DefaultRecovery {
     fn pager_line<'a>(&self, screen: &'a str) -> Option<&'a str> {
         let last = last_line(screen);
         let trimmed = last.trim();
-        let hit = trimmed == ":" || self.pager_patterns.iter().any(|p| !p.is_empty() && last.contains(p.as_str()));
+        let hit = trimmed == ":"
+            || self
+                .pager_patterns
+                .iter()
+                .any(|p| !p.is_empty() && last.contains(p.as_str()));
         hit.then_some(last)
     }
 
@@ -62,7 +68,10 @@ impl DefaultRecovery {
         if facts.restarts > 0 && self.waited_for != Some(facts.restarts) {
             self.waited_for = Some(facts.restarts);
             let shift = (facts.restarts - 1).min(20);
-            let ms = self.backoff_ms.saturating_mul(1 << shift).min(self.max_backoff_ms);
+            let ms = self
+                .backoff_ms
+                .saturating_mul(1 << shift)
+                .min(self.max_backoff_ms);
             if ms > 0 {
                 return Decision::Wait(ms);
             }
@@ -76,11 +85,19 @@ impl Plugin for DefaultRecovery {
         let interrupt = match settings.get("interrupt").unwrap_or("ctrl-c") {
             "ctrl-c" => Interrupt::CtrlC,
             "sigint" => Interrupt::Sigint,
-            other => return Err(format!("setting `interrupt`: expected ctrl-c or sigint, got {other:?}")),
+            other => {
+                return Err(format!(
+                    "setting `interrupt`: expected ctrl-c or sigint, got {other:?}"
+                ));
+            }
         };
         Ok(DefaultRecovery {
             quit_key: settings.get("quit_key").unwrap_or("q").to_string(),
-            pager_patterns: settings.lines("pager_patterns").into_iter().map(String::from).collect(),
+            pager_patterns: settings
+                .lines("pager_patterns")
+                .into_iter()
+                .map(String::from)
+                .collect(),
             interrupt,
             max_restarts: settings.parse_or("max_restarts", 3)?,
             backoff_ms: settings.parse_or("backoff_ms", 500)?,
@@ -107,7 +124,9 @@ impl Plugin for DefaultRecovery {
         Some(match facts.state.as_str() {
             "continuation" => self.interrupt(),
             "awaiting-input" => ask_llm(
-                format!("The program is waiting for input: {last:?}. What should be typed (or should it be interrupted)?"),
+                format!(
+                    "The program is waiting for input: {last:?}. What should be typed (or should it be interrupted)?"
+                ),
                 "free-text",
             ),
             "busy" => ask_llm(
@@ -119,7 +138,9 @@ impl Plugin for DefaultRecovery {
                 "choice",
             ),
             state => ask_llm(
-                format!("The session is {state} and did not answer in time. The last line is {last:?}. What should be done?"),
+                format!(
+                    "The session is {state} and did not answer in time. The last line is {last:?}. What should be done?"
+                ),
                 "free-text",
             ),
         })
@@ -131,7 +152,9 @@ impl Plugin for DefaultRecovery {
             // The agent asked for it: no opinion, let the session end.
             return None;
         }
-        let code = facts.exit_code.map_or("a signal".to_string(), |c| format!("code {c}"));
+        let code = facts
+            .exit_code
+            .map_or("a signal".to_string(), |c| format!("code {c}"));
         Some(self.restart_or_fail(facts, &format!("the REPL exited with {code}")))
     }
 
@@ -147,7 +170,11 @@ mod tests {
     use super::*;
 
     fn plugin() -> DefaultRecovery {
-        DefaultRecovery::init(&Settings::new(vec![("pager_patterns".into(), "(END)\n--More--".into())])).expect("init")
+        DefaultRecovery::init(&Settings::new(vec![(
+            "pager_patterns".into(),
+            "(END)\n--More--".into(),
+        )]))
+        .expect("init")
     }
 
     fn facts(state: &str, screen: &str) -> HookFacts {

@@ -26,11 +26,13 @@ impl Plugin for PromptRegex {
         let mut rules = Vec::new();
         for (key, kind) in KINDS {
             for pattern in settings.lines(key) {
-                let re = Regex::new(pattern).map_err(|e| format!("setting `{key}`: bad regex {pattern:?}: {e}"))?;
+                let re = Regex::new(pattern)
+                    .map_err(|e| format!("setting `{key}`: bad regex {pattern:?}: {e}"))?;
                 rules.push((kind, re));
             }
         }
-        let alternate_screen_is_awaiting_input = settings.parse_or("alternate_screen_is_awaiting_input", true)?;
+        let alternate_screen_is_awaiting_input =
+            settings.parse_or("alternate_screen_is_awaiting_input", true)?;
         if rules.is_empty() && !alternate_screen_is_awaiting_input {
             return Err("no regex in ready, continuation, awaiting_input or busy".into());
         }
@@ -49,10 +51,13 @@ impl Plugin for PromptRegex {
             });
         }
         let line = input.cursor_line.as_str();
-        self.rules.iter().find(|(_, re)| re.is_match(line)).map(|(kind, _)| Detection {
-            kind: *kind,
-            prompt: line.to_string(),
-        })
+        self.rules
+            .iter()
+            .find(|(_, re)| re.is_match(line))
+            .map(|(kind, _)| Detection {
+                kind: *kind,
+                prompt: line.to_string(),
+            })
     }
 }
 

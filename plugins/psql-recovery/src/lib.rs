@@ -6,7 +6,8 @@
 //! `less` (last line `(END)` or `:`).
 
 use repl_mcp_plugin_sdk::{
-    Decision, DetectInput, Detection, HookFacts, Plugin, PromptKind, Settings, ask_llm, export_plugin, last_line, log,
+    Decision, DetectInput, Detection, HookFacts, Plugin, PromptKind, Settings, ask_llm,
+    export_plugin, last_line, log,
 };
 
 pub struct Psql {
@@ -18,7 +19,9 @@ fn classify(line: &str) -> Option<PromptKind> {
     if line.starts_with("Password") && line.ends_with(": ") {
         return Some(PromptKind::AwaitingInput);
     }
-    let body = line.strip_suffix("# ").or_else(|| line.strip_suffix("> "))?;
+    let body = line
+        .strip_suffix("# ")
+        .or_else(|| line.strip_suffix("> "))?;
     let marker = body.chars().last()?;
     let name = &body[..body.len() - marker.len_utf8()];
     if name.is_empty() || name.contains(' ') {
@@ -68,7 +71,9 @@ impl Plugin for Psql {
                 log::info("resetting a stuck query buffer");
                 Some(Decision::SendInput("\\r\n".into()))
             }
-            Some(PromptKind::AwaitingInput) => Some(ask_llm("psql asks for a password. Which one?", "secret")),
+            Some(PromptKind::AwaitingInput) => {
+                Some(ask_llm("psql asks for a password. Which one?", "secret"))
+            }
             _ if facts.state == "busy" && facts.elapsed_ms >= self.cancel_after_ms => {
                 // SIGINT makes psql send a cancel request for the query.
                 Some(Decision::SendSignal("SIGINT".into()))
@@ -105,7 +110,10 @@ mod tests {
         assert_eq!(classify("app=> "), Some(PromptKind::Ready));
         assert_eq!(classify("app-> "), Some(PromptKind::Continuation));
         assert_eq!(classify("app'# "), Some(PromptKind::Continuation));
-        assert_eq!(classify("Password for user bob: "), Some(PromptKind::AwaitingInput));
+        assert_eq!(
+            classify("Password for user bob: "),
+            Some(PromptKind::AwaitingInput)
+        );
         assert_eq!(classify(">>> "), None);
         assert_eq!(classify("# "), None);
     }

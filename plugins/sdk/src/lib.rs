@@ -31,6 +31,8 @@ extern crate self as repl_mcp_plugin_sdk;
 pub use wit_bindgen;
 
 #[doc(hidden)]
+// The generated glue flattens WIT records into many parameters.
+#[allow(clippy::too_many_arguments)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit/0.1",
@@ -123,6 +125,7 @@ pub mod __private {
     unsafe impl<P> Sync for Slot<P> {}
 
     impl<P: Plugin> Slot<P> {
+        #[allow(clippy::new_without_default)]
         pub const fn new() -> Self {
             Slot(RefCell::new(None))
         }

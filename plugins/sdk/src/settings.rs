@@ -15,7 +15,11 @@ impl Settings {
     /// The value of `key`, if set.
     pub fn get(&self, key: &str) -> Option<&str> {
         // The last one wins, should the host ever pass a key twice.
-        self.pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The non-empty lines of `key` (a TOML array, or a string with `\n`).

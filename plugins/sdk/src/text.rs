@@ -2,7 +2,11 @@
 
 /// The last non-blank line of `screen`.
 pub fn last_line(screen: &str) -> &str {
-    screen.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("")
+    screen
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
 }
 
 /// The last `n` lines of `screen` (a trailing newline ignored).

@@ -2,7 +2,8 @@
 //! bodies: every hook you do not write answers "no opinion".
 
 use repl_mcp_plugin_sdk::{
-    Decision, DetectInput, Detection, HookFacts, Plugin, PromptKind, Settings, ask_llm, export_plugin, last_line,
+    Decision, DetectInput, Detection, HookFacts, Plugin, PromptKind, Settings, ask_llm,
+    export_plugin, last_line,
 };
 
 pub struct MyPlugin {
@@ -11,7 +12,9 @@ pub struct MyPlugin {
 
 impl Plugin for MyPlugin {
     fn init(settings: &Settings) -> Result<Self, String> {
-        let prompt = settings.get("prompt").ok_or("setting `prompt` is required")?;
+        let prompt = settings
+            .get("prompt")
+            .ok_or("setting `prompt` is required")?;
         Ok(MyPlugin {
             prompt: prompt.to_string(),
         })
@@ -29,7 +32,10 @@ impl Plugin for MyPlugin {
             return Some(Decision::SendInput("q".into()));
         }
         Some(ask_llm(
-            format!("{} has not answered for {} ms. What now?", facts.preset, facts.elapsed_ms),
+            format!(
+                "{} has not answered for {} ms. What now?",
+                facts.preset, facts.elapsed_ms
+            ),
             "free-text",
         ))
     }
@@ -54,6 +60,12 @@ mod tests {
             alternate_screen: false,
             preset: "my-repl".into(),
         };
-        assert!(matches!(p.detect_prompt(&input), Some(Detection { kind: PromptKind::Ready, .. })));
+        assert!(matches!(
+            p.detect_prompt(&input),
+            Some(Detection {
+                kind: PromptKind::Ready,
+                ..
+            })
+        ));
     }
 }
