@@ -11,6 +11,26 @@ use std::time::{Duration, Instant};
 
 use repl_mcp::plugin::{DetectInput, HookFacts, HostLimits, PluginHost};
 
+#[path = "../tests/support/wat.rs"]
+mod wat;
+
+/// Grows memory a page at a time and writes every byte of each new page, so
+/// that the pages count towards the resident set.
+const TOUCHING_BOMB: &str = "(local $p i32)
+  (loop $l
+    (local.set $p (memory.grow (i32.const 1)))
+    (memory.fill (i32.mul (local.get $p) (i32.const 65536)) (i32.const 1) (i32.const 65536))
+    (br $l))
+  (i32.const 0)";
+const ENDLESS_LOOP: &str = "(loop $l (br $l)) (i32.const 0)";
+
+/// Peak resident set of this process (VmHWM), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 const COLS: usize = 132;
 const ROWS: usize = 43;
 
@@ -132,11 +152,51 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "<= 1000",
     );
     println!();
+    hostile(&host, &input)?;
+    println!();
     for (id, t) in compile_times {
         println!(
             "first use of {id} (compile, no disk cache): {:.1} ms",
             t.as_secs_f64() * 1e3
         );
     }
+    Ok(())
+}
+
+/// How hostile plugins are contained: the time an endless loop runs before
+/// its deadline stops it, and how far a memory bomb raises the peak RSS.
+fn hostile(host: &PluginHost, input: &DetectInput<'_>) -> Result<(), Box<dyn std::error::Error>> {
+    let load = |id: &str, body: &'static str, limits: &str| {
+        let text = wat::component(&wat::Bodies {
+            detect: body,
+            ..wat::Bodies::default()
+        });
+        host.load_bytes(&wat::manifest(id, text.as_bytes(), limits), text.as_bytes())
+    };
+    load("bench-loop", ENDLESS_LOOP, "[limits]\ndeadline_ms = 100")?;
+    load(
+        "bench-bomb",
+        TOUCHING_BOMB,
+        "[limits]\nmemory_mib = 32\ndeadline_ms = 1000",
+    )?;
+
+    let mut spin = host.instantiate("bench-loop", &BTreeMap::new())?;
+    let t = Instant::now();
+    let err = spin.detect_prompt(input).err();
+    println!(
+        "endless loop (deadline 100 ms) stopped after {:.1} ms: {}",
+        t.elapsed().as_secs_f64() * 1e3,
+        err.map_or("NOT STOPPED".to_string(), |e| e.to_string())
+    );
+
+    let before = peak_rss_kib().unwrap_or(0);
+    let mut bomb = host.instantiate("bench-bomb", &BTreeMap::new())?;
+    let err = bomb.detect_prompt(input).err();
+    let after = peak_rss_kib().unwrap_or(0);
+    println!(
+        "memory bomb (cap 32 MiB): peak RSS grew by {:.1} MiB: {}",
+        after.saturating_sub(before) as f64 / 1024.0,
+        err.map_or("NOT STOPPED".to_string(), |e| e.to_string())
+    );
     Ok(())
 }

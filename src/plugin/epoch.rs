@@ -8,18 +8,19 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::Engine;
 
 /// Length of one epoch.
 pub const TICK: Duration = Duration::from_millis(1);
 
-/// Epochs to allow for a deadline: rounded up, plus one because the first
-/// tick may come at any point of the current epoch.
+/// Epochs to allow for a deadline, rounded up. The first tick may come at
+/// any point of the current epoch, so a call gets between `deadline - TICK`
+/// and `deadline`: never more than its deadline.
 pub fn deadline_ticks(deadline_ms: u64) -> u64 {
     let tick_ms = TICK.as_millis().max(1) as u64;
-    deadline_ms.div_ceil(tick_ms).saturating_add(1)
+    deadline_ms.div_ceil(tick_ms).max(1)
 }
 
 struct Shared {
@@ -53,14 +54,25 @@ impl Ticker {
         let thread = thread::Builder::new()
             .name("plugin-epoch".into())
             .spawn(move || {
+                // Epochs follow the wall clock, not the number of sleeps:
+                // each sleep overshoots a little, and over a 100 ms deadline
+                // counting sleeps would add ~10%.
+                let mut anchor = Instant::now();
+                let mut ticked: u128 = 0;
                 while !s.shutdown.load(Ordering::SeqCst) {
                     if s.active.load(Ordering::SeqCst) == 0 {
                         // An unpark that races with this check leaves a token,
                         // so park returns at once and the loop re-checks.
                         thread::park();
+                        anchor = Instant::now();
+                        ticked = 0;
                     } else {
                         thread::sleep(TICK);
-                        engine.increment_epoch();
+                        let due = anchor.elapsed().as_nanos() / TICK.as_nanos().max(1);
+                        while ticked < due {
+                            engine.increment_epoch();
+                            ticked += 1;
+                        }
                     }
                 }
             })?;
@@ -101,7 +113,7 @@ mod tests {
 
     #[test]
     fn ticks_round_up() {
-        assert_eq!(deadline_ticks(100), 101);
+        assert_eq!(deadline_ticks(100), 100);
         assert_eq!(deadline_ticks(0), 1);
     }
 }
