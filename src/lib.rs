@@ -16,3 +16,4 @@ pub mod preset;
 pub mod session;
 pub mod web;
 pub mod web_glue;
+pub mod plugin;

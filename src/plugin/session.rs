@@ -1,0 +1,301 @@
+//! `PluginSession`: one plugin instance serving one REPL session.
+//!
+//! Every hook call runs under the plugin's deadline and memory cap. The first
+//! misbehaviour (trap, timeout, memory cap, malformed or refused answer)
+//! disables the plugin for this session: its instance is dropped, the reason
+//! is logged, and every later call answers `PluginError::Disabled` so the
+//! caller keeps using the preset's own rules.
+
+use std::sync::Arc;
+
+use wasmtime::{Store, Trap};
+
+use super::bindings::v0_1 as wit;
+use super::decision::{
+    Decision, DetectInput, Detection, HookFacts, PromptKind, Rejection, check_decision,
+    check_detection,
+};
+use super::epoch::{Ticker, deadline_ticks};
+use super::error::PluginError;
+use super::host::Ready;
+use super::manifest::PluginLimits;
+use super::state::StoreState;
+
+pub(super) struct Live {
+    pub store: Store<StoreState>,
+    pub bindings: wit::Strategy,
+}
+
+pub struct PluginSession {
+    ready: Arc<Ready>,
+    ticker: Arc<Ticker>,
+    /// `None` once disabled, which also frees the instance's memory.
+    live: Option<Live>,
+    disabled: Option<String>,
+}
+
+impl std::fmt::Debug for PluginSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginSession")
+            .field("plugin", &self.plugin_id())
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Turns a wasmtime error from a call into our error, telling a deadline, a
+/// memory cap and a trap apart. Errors that are not traps come from lifting
+/// the answer (bad pointers, invalid UTF-8, unknown discriminants).
+pub(super) fn classify(
+    plugin: &str,
+    limits: PluginLimits,
+    hook: &'static str,
+    error: wasmtime::Error,
+    store: &Store<StoreState>,
+) -> PluginError {
+    let plugin = plugin.to_string();
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => PluginError::Timeout {
+            plugin,
+            hook,
+            deadline_ms: limits.deadline_ms,
+        },
+        _ if store.data().memory_denied => PluginError::MemoryCap {
+            plugin,
+            hook,
+            cap_bytes: limits.memory_bytes,
+        },
+        Some(trap) => PluginError::Trap {
+            plugin,
+            hook,
+            message: trap.to_string(),
+        },
+        None => PluginError::Malformed {
+            plugin,
+            hook,
+            message: format!("{error:#}"),
+        },
+    }
+}
+
+fn prompt_kind(kind: wit::PromptKind) -> PromptKind {
+    match kind {
+        wit::PromptKind::Ready => PromptKind::Ready,
+        wit::PromptKind::Continuation => PromptKind::Continuation,
+        wit::PromptKind::Busy => PromptKind::Busy,
+        wit::PromptKind::AwaitingInput => PromptKind::AwaitingInput,
+    }
+}
+
+fn decision(d: wit::Decision) -> Decision {
+    match d {
+        wit::Decision::Wait(ms) => Decision::Wait { ms },
+        wit::Decision::SendInput(text) => Decision::SendInput { text },
+        wit::Decision::SendSignal(name) => Decision::SendSignal { name },
+        wit::Decision::SetReady(pattern) => Decision::SetReady { pattern },
+        wit::Decision::Restart => Decision::Restart,
+        wit::Decision::MarkFailed(reason) => Decision::MarkFailed { reason },
+        wit::Decision::AskLlm(q) => Decision::AskLlm {
+            question: q.question,
+            question_type: q.question_type,
+        },
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Hook {
+    Timeout,
+    Exit,
+    StartupFailure,
+}
+
+impl Hook {
+    fn name(self) -> &'static str {
+        match self {
+            Hook::Timeout => "on-timeout",
+            Hook::Exit => "on-exit",
+            Hook::StartupFailure => "on-startup-failure",
+        }
+    }
+}
+
+impl PluginSession {
+    pub(super) fn new(live: Live, ready: Arc<Ready>, ticker: Arc<Ticker>) -> PluginSession {
+        PluginSession {
+            ready,
+            ticker,
+            live: Some(live),
+            disabled: None,
+        }
+    }
+
+    pub fn plugin_id(&self) -> &str {
+        &self.ready.manifest.id
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.disabled.is_some()
+    }
+
+    /// Why the plugin was disabled, if it was.
+    pub fn disabled_reason(&self) -> Option<&str> {
+        self.disabled.as_deref()
+    }
+
+    /// Runs one hook under the deadline; a failure disables the plugin.
+    fn call<R>(
+        &mut self,
+        hook: &'static str,
+        f: impl FnOnce(&wit::Strategy, &mut Store<StoreState>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        let limits = self.ready.manifest.limits;
+        let Some(live) = self.live.as_mut() else {
+            return Err(self.disabled_error());
+        };
+        live.store.data_mut().begin_call();
+        live.store
+            .set_epoch_deadline(deadline_ticks(limits.deadline_ms));
+        let guard = self.ticker.enter();
+        let result = f(&live.bindings, &mut live.store);
+        drop(guard);
+        match result {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                let err = classify(&self.ready.manifest.id, limits, hook, e, &live.store);
+                Err(self.disable(err))
+            }
+        }
+    }
+
+    fn disabled_error(&self) -> PluginError {
+        PluginError::Disabled {
+            plugin: self.plugin_id().to_string(),
+            reason: self
+                .disabled
+                .clone()
+                .unwrap_or_else(|| "disabled".to_string()),
+        }
+    }
+
+    /// Disables the plugin for this session, logs why, and hands the error
+    /// back for the caller.
+    fn disable(&mut self, err: PluginError) -> PluginError {
+        tracing::warn!(plugin = self.plugin_id(), error = %err, "plugin disabled for this session; falling back to the preset's rules");
+        self.disabled = Some(err.to_string());
+        self.live = None;
+        err
+    }
+
+    fn reject(&mut self, hook: &'static str, r: Rejection) -> PluginError {
+        let plugin = self.plugin_id().to_string();
+        let err = match r {
+            Rejection::Malformed(message) => PluginError::Malformed {
+                plugin,
+                hook,
+                message,
+            },
+            Rejection::Refused { decision, reason } => PluginError::Refused {
+                plugin,
+                hook,
+                decision,
+                reason,
+            },
+        };
+        self.disable(err)
+    }
+
+    /// Classifies the screen. `Ok(None)`: the plugin has no opinion (or does
+    /// not export this hook).
+    pub fn detect_prompt(
+        &mut self,
+        input: &DetectInput<'_>,
+    ) -> Result<Option<Detection>, PluginError> {
+        if self.disabled.is_some() {
+            return Err(self.disabled_error());
+        }
+        if !self.ready.manifest.hooks.detect_prompt {
+            return Ok(None);
+        }
+        const HOOK: &str = "detect-prompt";
+        let arg = wit::DetectInput {
+            screen: input.screen,
+            cursor_row: input.cursor_row,
+            cursor_col: input.cursor_col,
+            cursor_line: input.cursor_line,
+            recent_output: input.recent_output,
+            alternate_screen: input.alternate_screen,
+            preset: input.preset,
+        };
+        let Some(d) = self.call(HOOK, |b, s| b.call_detect_prompt(s, arg))? else {
+            return Ok(None);
+        };
+        let detection = Detection {
+            kind: prompt_kind(d.kind),
+            prompt: d.prompt,
+        };
+        check_detection(&detection).map_err(|r| self.reject(HOOK, r))?;
+        Ok(Some(detection))
+    }
+
+    /// The current command ran past its timeout.
+    pub fn on_timeout(&mut self, facts: &HookFacts) -> Result<Option<Decision>, PluginError> {
+        self.decide(Hook::Timeout, facts)
+    }
+
+    /// The REPL exited.
+    pub fn on_exit(&mut self, facts: &HookFacts) -> Result<Option<Decision>, PluginError> {
+        self.decide(Hook::Exit, facts)
+    }
+
+    /// The REPL did not reach its first prompt.
+    pub fn on_startup_failure(
+        &mut self,
+        facts: &HookFacts,
+    ) -> Result<Option<Decision>, PluginError> {
+        self.decide(Hook::StartupFailure, facts)
+    }
+
+    fn decide(&mut self, hook: Hook, facts: &HookFacts) -> Result<Option<Decision>, PluginError> {
+        if self.disabled.is_some() {
+            return Err(self.disabled_error());
+        }
+        let hooks = self.ready.manifest.hooks;
+        let exported = match hook {
+            Hook::Timeout => hooks.on_timeout,
+            Hook::Exit => hooks.on_exit,
+            Hook::StartupFailure => hooks.on_startup_failure,
+        };
+        if !exported {
+            return Ok(None);
+        }
+        let arg = wit::HookFacts {
+            preset: &facts.preset,
+            state: &facts.state,
+            elapsed_ms: facts.elapsed_ms,
+            screen: &facts.screen,
+            recent_output: &facts.recent_output,
+            exit_code: facts.exit_code,
+            restarts: facts.restarts,
+            last_input: &facts.last_input,
+        };
+        let name = hook.name();
+        let answer = self.call(name, |b, s| match hook {
+            Hook::Timeout => b.call_on_timeout(s, arg),
+            Hook::Exit => b.call_on_exit(s, arg),
+            Hook::StartupFailure => b.call_on_startup_failure(s, arg),
+        })?;
+        let Some(d) = answer else { return Ok(None) };
+        let ready = Arc::clone(&self.ready);
+        match check_decision(
+            decision(d),
+            &ready.manifest.capabilities,
+            &ready.input_patterns,
+        ) {
+            Ok(d) => {
+                tracing::debug!(plugin = self.plugin_id(), hook = name, decision = %d.label(), "plugin decision");
+                Ok(Some(d))
+            }
+            Err(r) => Err(self.reject(name, r)),
+        }
+    }
+}
