@@ -67,9 +67,11 @@ async fn async_serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.presets_dir {
         preset_dirs.project = Some(dir.clone());
     }
+    let plugins = repl_mcp::plugin_glue::start_host(&preset_dirs);
     let manager = SessionManager::new(ManagerConfig {
         history_bytes: args.history_bytes,
         preset_dirs,
+        plugins,
         ..Default::default()
     });
     let limits = OutputLimits {

@@ -490,6 +490,7 @@ impl ReplServer {
             "lastError": snap.failure,
             "exitCode": snap.exit_code,
             "learnedPromptPatterns": snap.learned_patterns,
+            "strategyPlugin": snap.plugin,
             "lastActor": snap.last_actor,
             "outputBytes": snap.output_bytes,
             "createdAt": rfc3339(s.info.created_at),

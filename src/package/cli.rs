@@ -196,32 +196,36 @@ pub fn write_summary(
     }
     for plugin in &pkg.plugins {
         let m = &plugin.manifest;
+        let hooks: Vec<&str> = [
+            (m.hooks.detect_prompt, "detect-prompt"),
+            (m.hooks.on_timeout, "on-timeout"),
+            (m.hooks.on_exit, "on-exit"),
+            (m.hooks.on_startup_failure, "on-startup-failure"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
         writeln!(
             out,
             "Plugin `{}` {} (plugin API {}), hooks: {}",
             m.id,
             m.version,
-            m.api_version,
-            m.hooks.join(", ")
+            m.api,
+            hooks.join(", ")
         )?;
-        if let Some(d) = &m.description {
-            writeln!(out, "  {d}")?;
+        if !m.description.is_empty() {
+            writeln!(out, "  {}", m.description)?;
         }
         writeln!(out, "  may:")?;
         for line in plugin.describe_capabilities() {
             writeln!(out, "    - {line}")?;
         }
         let l = &m.limits;
-        let mut limits = Vec::new();
-        if let Some(v) = l.memory_mb {
-            limits.push(format!("memory {v} MiB"));
-        }
-        if let Some(v) = l.timeout_ms {
-            limits.push(format!("{v} ms a call"));
-        }
-        if let Some(v) = l.stack_kb {
-            limits.push(format!("stack {v} KiB"));
-        }
+        let limits = [
+            format!("memory {} MiB", l.memory_bytes >> 20),
+            format!("{} ms a call", l.deadline_ms),
+            format!("stack {} KiB", l.stack_bytes >> 10),
+        ];
         if !limits.is_empty() {
             writeln!(out, "  limits:   {}", limits.join(", "))?;
         }

@@ -26,6 +26,8 @@ pub struct ManagerConfig {
     pub preset_dirs: PresetDirs,
     /// Start the `__reaper` watchdog (off in unit tests of the library).
     pub use_reaper: bool,
+    /// Runs presets' strategy plugins; without it presets' regexes decide.
+    pub plugins: Option<crate::plugin::PluginHost>,
 }
 
 impl Default for ManagerConfig {
@@ -36,6 +38,7 @@ impl Default for ManagerConfig {
             history_bytes: 4 << 20,
             preset_dirs: PresetDirs::standard(),
             use_reaper: true,
+            plugins: None,
         }
     }
 }
@@ -97,6 +100,7 @@ struct Plan {
     setup: Vec<String>,
     timeout_ms: u64,
     startup_timeout_ms: u64,
+    strategy: Option<crate::preset::StrategyConfig>,
     config: serde_json::Value,
 }
 
@@ -205,8 +209,10 @@ impl SessionManager {
             created_at: SystemTime::now(),
             config: plan.config.clone(),
         };
+        let plugin = self.instantiate_strategy(&plan);
         let session = Session::start(SessionParts {
             info,
+            plugin,
             matcher,
             history_bytes: self.config.history_bytes,
             rows: self.config.rows,
@@ -296,6 +302,35 @@ impl SessionManager {
             let _ = h.join();
         }
         let _ = std::fs::remove_dir_all(&self.runtime_dir);
+    }
+
+    /// The preset's strategy plugin for one new session. The preset's
+    /// prompt lists are passed as settings (a plugin such as `prompt-regex`
+    /// reads them), under whatever the preset sets explicitly.
+    fn instantiate_strategy(&self, plan: &Plan) -> Option<crate::plugin::PluginSession> {
+        let strategy = plan.strategy.as_ref()?;
+        let host = self.config.plugins.as_ref()?;
+        let mut settings = std::collections::BTreeMap::new();
+        for (key, list) in [
+            ("ready", &plan.prompt.ready),
+            ("continuation", &plan.prompt.continuation),
+            ("awaiting_input", &plan.prompt.awaiting_input),
+        ] {
+            if !list.is_empty() {
+                settings.insert(key.to_string(), list.join("\n"));
+            }
+        }
+        if let Some(q) = &plan.prompt.pager_quit {
+            settings.insert("quit_key".to_string(), q.clone());
+        }
+        settings.extend(strategy.settings.clone());
+        match host.instantiate(&strategy.plugin, &settings) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!(plugin = %strategy.plugin, "strategy plugin not used: {e}; the preset's regexes decide");
+                None
+            }
+        }
     }
 
     fn new_id(&self) -> String {
@@ -451,6 +486,7 @@ fn plan_from_preset(p: &Preset) -> Result<Plan, SessionError> {
         setup: p.setup.clone(),
         timeout_ms: p.timeout_ms,
         startup_timeout_ms: p.startup_timeout_ms,
+        strategy: p.strategy.clone(),
         config: serde_json::to_value(p).unwrap_or_default(),
     })
 }
@@ -517,6 +553,7 @@ fn plan_from_custom(c: &CustomConfig, presets: &PresetRegistry) -> Result<Plan, 
         setup: Vec::new(),
         timeout_ms: c.timeout.unwrap_or(30_000).max(1),
         startup_timeout_ms: c.timeout.unwrap_or(30_000).max(1000),
+        strategy: None,
         config: serde_json::to_value(c).unwrap_or_default(),
     })
 }

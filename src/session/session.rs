@@ -21,6 +21,7 @@ use super::markers::{Marker, MarkerKind, MarkerScanner};
 use super::output::extract_output;
 use super::ring::OutputRing;
 use super::{Actor, SessionError, SessionState};
+use crate::plugin::{PluginSession, PromptKind};
 
 /// How many recent markers, history entries and log lines a session keeps.
 const MAX_MARKERS: usize = 4096;
@@ -149,6 +150,9 @@ struct Inner {
     last_command: Option<CommandRecord>,
     log: VecDeque<String>,
     pty_closed: bool,
+    /// The session's strategy plugin (prompt detection, recovery), if any.
+    plugin: Option<PluginSession>,
+    preset: String,
 }
 
 impl Inner {
@@ -177,7 +181,7 @@ impl Inner {
     }
 
     /// Re-derive the state after a chunk. Returns whether it changed.
-    fn update_state(&mut self, new_markers: &[Marker]) -> bool {
+    fn update_state(&mut self, new_markers: &[Marker], chunk: &[u8]) -> bool {
         if self.state.is_terminal() {
             return false;
         }
@@ -212,8 +216,13 @@ impl Inner {
             self.awaiting = Some("pager".into());
             return self.set_state(SessionState::AwaitingInput);
         }
-        let (detected, kind) = self.matcher.classify(&line);
-        let kind = kind.map(str::to_string);
+        let (detected, kind) = match self.plugin_detect(&line, chunk) {
+            Some(found) => found,
+            None => {
+                let (d, k) = self.matcher.classify(&line);
+                (d, k.map(str::to_string))
+            }
+        };
         if self.marker_mode {
             // Shells: markers decide ready/busy. The regexes only spot a
             // question (password, [y/N]) while a command runs, and prompts
@@ -263,6 +272,47 @@ impl Inner {
         }
     }
 
+    /// Ask the session's strategy plugin to classify the screen. `None`
+    /// means: use the preset's regexes (no plugin, no opinion, or a plugin
+    /// that failed and is now disabled for this session).
+    fn plugin_detect(&mut self, line: &str, chunk: &[u8]) -> Option<(Detected, Option<String>)> {
+        if self.learned_match(line) {
+            return None;
+        }
+        let plugin = self.plugin.as_mut().filter(|p| !p.is_disabled())?;
+        let screen = self.parser.screen();
+        let (cursor_row, cursor_col) = screen.cursor_position();
+        let text = screen.contents();
+        let tail = &chunk[chunk.len().saturating_sub(4096)..];
+        let recent = String::from_utf8_lossy(tail);
+        let input = crate::plugin::DetectInput {
+            screen: &text,
+            cursor_row,
+            cursor_col,
+            cursor_line: line,
+            recent_output: &recent,
+            alternate_screen: screen.alternate_screen(),
+            preset: &self.preset,
+        };
+        match plugin.detect_prompt(&input) {
+            Ok(Some(d)) => Some(match d.kind {
+                PromptKind::Ready => (Detected::Ready, None),
+                PromptKind::Continuation => (Detected::Continuation, None),
+                PromptKind::Busy => (Detected::Busy, None),
+                PromptKind::AwaitingInput => (Detected::AwaitingInput, Some("input".to_string())),
+            }),
+            Ok(None) => None,
+            Err(e) => {
+                let id = plugin.plugin_id().to_string();
+                self.log(format!(
+                    "plugin {id} disabled for this session: {e}; using the preset's regexes"
+                ));
+                tracing::warn!(plugin = %id, "plugin disabled for a session: {e}");
+                None
+            }
+        }
+    }
+
     fn learned_match(&self, line: &str) -> bool {
         let learned = self.matcher.learned();
         !learned.is_empty()
@@ -303,6 +353,7 @@ pub struct Session {
 
 pub struct SessionParts {
     pub info: SessionInfo,
+    pub plugin: Option<PluginSession>,
     pub matcher: PromptMatcher,
     pub history_bytes: usize,
     pub rows: u16,
@@ -320,6 +371,7 @@ impl Session {
     pub fn start(parts: SessionParts) -> Result<Arc<Self>, SessionError> {
         let SessionParts {
             info,
+            plugin,
             matcher,
             history_bytes,
             rows,
@@ -350,6 +402,8 @@ impl Session {
             last_command: None,
             log: VecDeque::new(),
             pty_closed: false,
+            preset: info.preset.clone(),
+            plugin,
         };
         let (changed, _) = watch::channel(0);
         let super::pty::SpawnedPty {
@@ -430,7 +484,7 @@ impl Session {
             // Published under the lock that guards the screen, so a viewer
             // attaching in between gets the screen or the bytes, never both.
             self.emit(|| SessionEvent::Output(bytes::Bytes::copy_from_slice(chunk)));
-            if inner.update_state(&markers) {
+            if inner.update_state(&markers, chunk) {
                 self.publish_state(&inner);
             }
         }
@@ -887,6 +941,14 @@ impl Session {
             last_command: inner.last_command.clone(),
             log: inner.log.iter().cloned().collect(),
             learned_patterns: inner.matcher.learned(),
+            plugin: inner.plugin.as_ref().map(|p| {
+                let state = if p.is_disabled() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                format!("{} ({state})", p.plugin_id())
+            }),
             output_bytes: inner.ring.end(),
             cursor_row,
             cursor_col,
@@ -949,6 +1011,8 @@ pub struct SessionSnapshot {
     pub last_command: Option<CommandRecord>,
     pub log: Vec<String>,
     pub learned_patterns: Vec<String>,
+    /// The strategy plugin and whether it is still active.
+    pub plugin: Option<String>,
     pub output_bytes: u64,
     pub cursor_row: u16,
     pub cursor_col: u16,
