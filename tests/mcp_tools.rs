@@ -19,6 +19,8 @@ const TOOLS: &[&str] = &[
     "mark_session_failed",
     "get_full_output",
     "get_clean_text",
+    "answer_session_question",
+    "reload_presets",
 ];
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! The MCP face of the server: tools over stdio or streamable HTTP.
 
+mod ask;
 mod bound;
 mod guard;
 mod params;

@@ -121,3 +121,15 @@ pub struct CleanTextParams {
     #[serde(default)]
     pub full_text: Option<bool>,
 }
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswerParams {
+    pub session_id: String,
+    /// READY:<prompt pattern> (the session is at that prompt), SEND:<text> (type it; \n is Enter,
+    /// \x03 is Ctrl-C), WAIT:<seconds> (wait longer) or FAILED:<reason> (give up on the session).
+    pub answer: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub debug: Option<bool>,
+}

@@ -73,6 +73,17 @@ pub struct SendInputResult {
     pub truncated: bool,
     /// Length of the whole clean output, in characters.
     pub total_length: usize,
+    /// The command is still running (it outlived its timeout): pick up the
+    /// rest with wait_for_session or get_full_output.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
+    /// The REPL crashed and was restarted by its strategy (restarts so far):
+    /// everything defined in it before is gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restarted: Option<u32>,
+    /// What the session's strategy did on the way (hook: decision).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recovery_steps: Vec<String>,
     #[serde(flatten)]
     pub recovery: Recovery,
     #[serde(skip_serializing_if = "Option::is_none")]

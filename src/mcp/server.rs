@@ -17,6 +17,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, tool, tool_handler,
 use serde::Serialize;
 use serde_json::json;
 
+use super::ask::{Progress, apply_answer, elicit_answer};
 use super::bound::{head_tail, page};
 use super::guard::{Admission, Guard};
 use super::params::*;
@@ -191,6 +192,8 @@ impl ReplServer {
             awaiting_input: outcome.awaiting.clone(),
             truncated: cut_a || cut_b || outcome.truncated_start,
             total_length,
+            restarted: outcome.restarted,
+            recovery_steps: outcome.recovery.clone(),
             ..Default::default()
         };
         match outcome.state {
@@ -233,8 +236,9 @@ impl ReplServer {
             }
             _ if outcome.timed_out => {
                 r.success = false;
+                r.pending = outcome.state == SessionState::Busy;
                 r.error = Some(format!(
-                    "no prompt after {} ms; the command may still be running (state: {})",
+                    "no prompt after {} ms; the command is still running (state: {}): wait_for_session picks up the rest",
                     outcome.elapsed.as_millis(),
                     outcome.state.as_str()
                 ));
@@ -250,8 +254,67 @@ impl ReplServer {
             }
             _ => {}
         }
+        if let Some(q) = &outcome.question {
+            r.recovery.question = Some(q.text.clone());
+            r.recovery.question_type = Some(q.kind.clone());
+            r.recovery.can_continue = Some(!outcome.state.is_terminal());
+            if r.recovery.context.is_none() {
+                r.recovery.context = Some(recovery_context(session, &outcome));
+            }
+        }
+        if let Some(n) = outcome.restarted {
+            r.success = false;
+            r.error = Some(format!(
+                "the REPL exited and was restarted by its strategy (restart {n}); everything defined in it before is lost{}",
+                outcome
+                    .failure
+                    .as_deref()
+                    .map(|f| format!(" ({f})"))
+                    .unwrap_or_default()
+            ));
+            r.recovery.can_continue = Some(!outcome.state.is_terminal());
+        }
         let is_error = !r.success;
         (r, is_error)
+    }
+
+    /// Where the client can answer questions itself (elicitation), let it:
+    /// its answer is carried out and the call goes on, a few rounds at most.
+    async fn resolve_with_client(
+        &self,
+        session: &Session,
+        mut outcome: Outcome,
+        timeout: Duration,
+        context: &RequestContext<RoleServer>,
+    ) -> Outcome {
+        for _ in 0..3 {
+            let question = match &outcome.question {
+                Some(q) => q.text.clone(),
+                None if outcome.timed_out && outcome.state == SessionState::Busy => {
+                    "The command did not finish in time. Wait longer, interrupt it, or name the prompt to expect?".to_string()
+                }
+                None => break,
+            };
+            let Some(answer) = elicit_answer(context, &question).await else {
+                break;
+            };
+            session.note(format!("recovery: the client answered {answer:?}"));
+            match apply_answer(session, &answer, timeout).await {
+                Ok(mut next) => {
+                    let mut steps = std::mem::take(&mut outcome.recovery);
+                    steps.push(format!("client answered: {answer}"));
+                    steps.append(&mut next.recovery);
+                    next.recovery = steps;
+                    next.restarted = next.restarted.or(outcome.restarted);
+                    outcome = next;
+                }
+                Err(e) => {
+                    session.note(format!("recovery: answer not usable: {e}"));
+                    break;
+                }
+            }
+        }
+        outcome
     }
 
     fn session_error(e: &SessionError) -> SimpleResult {
@@ -275,7 +338,7 @@ impl ReplServer {
             created_at: rfc3339(s.info.created_at),
             last_activity: rfc3339(snap.last_activity),
             history_count: snap.history.len(),
-            pid: s.pid,
+            pid: s.pid(),
             web_url: self.web_url(s.id()),
         }
     }
@@ -326,6 +389,12 @@ impl ReplServer {
             error: created.error.clone(),
             ..Default::default()
         };
+        if let Some(n) = created.startup.restarted {
+            r.startup_output = Some(format!(
+                "{}\n[restarted {n} time(s) during start-up]",
+                r.startup_output.clone().unwrap_or_default()
+            ));
+        }
         if !created.ready {
             let alive = !created.startup.state.is_terminal();
             r.recovery = Recovery {
@@ -345,6 +414,10 @@ impl ReplServer {
                 can_continue: Some(alive),
                 context: Some(recovery_context(session, &created.startup)),
             };
+            if let Some(q) = &created.startup.question {
+                r.recovery.question = Some(q.text.clone());
+                r.recovery.question_type = Some(q.kind.clone());
+            }
         }
         if p.debug.unwrap_or(false) || !created.ready {
             r.debug_logs = Some(session.snapshot().log);
@@ -360,6 +433,7 @@ impl ReplServer {
     async fn send_input_to_session(
         &self,
         Parameters(p): Parameters<SendInputParams>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let session = match self.manager.get(&p.session_id) {
             Ok(s) => s,
@@ -387,7 +461,16 @@ impl ReplServer {
                 .unwrap_or(DEFAULT_SETTLE),
             actor: Actor::Agent,
         };
-        match session.send_input(&p.input, &opts).await {
+        let progress = Progress::start(&context, "waiting for the prompt".into());
+        let sent = session.send_input(&p.input, &opts).await;
+        let sent = match sent {
+            Ok(o) => Ok(self
+                .resolve_with_client(&session, o, opts.timeout, &context)
+                .await),
+            Err(e) => Err(e),
+        };
+        drop(progress);
+        match sent {
             Ok(outcome) => {
                 let (r, is_error) = self.outcome_result(&session, outcome);
                 if is_error { fail(&r) } else { ok(&r) }
@@ -483,7 +566,7 @@ impl ReplServer {
             "state": snap.state.as_str(),
             "awaitingInput": snap.awaiting,
             "currentDirectory": s.info.cwd,
-            "pid": s.pid,
+            "pid": s.pid(),
             "history": snap.history,
             "lastOutput": last.map(|c| head_tail(&c.output, 4000, s.id()).0),
             "lastExitCode": last.and_then(|c| c.exit_code),
@@ -629,6 +712,7 @@ impl ReplServer {
     async fn wait_for_session(
         &self,
         Parameters(p): Parameters<WaitParams>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let session = match self.manager.get(&p.session_id) {
             Ok(s) => s,
@@ -649,9 +733,15 @@ impl ReplServer {
                 ..Default::default()
             });
         }
-        let outcome = session
-            .wait_settled(Duration::from_secs_f64(p.seconds.min(86_400.0)))
-            .await;
+        let wait = Duration::from_secs_f64(p.seconds.min(86_400.0));
+        let progress = Progress::start(&context, "waiting for the session".into());
+        let outcome = session.wait_settled(wait).await;
+        let outcome = if outcome.state == SessionState::Exited {
+            session.recover(outcome, wait, false).await
+        } else {
+            outcome
+        };
+        drop(progress);
         let (r, is_error) = self.outcome_result(&session, outcome);
         if is_error { fail(&r) } else { ok(&r) }
     }
@@ -679,6 +769,41 @@ impl ReplServer {
                 })
             }
             Err(e) => fail(&Self::session_error(&e)),
+        }
+    }
+
+    #[tool(
+        description = "Answer a recovery question (takafu/repl-mcp compatible): READY:<prompt> says the session is at that prompt (remembered), SEND:<text> types text (\\n is Enter, \\x03 is Ctrl-C) and waits for the prompt, WAIT:<seconds> waits longer, FAILED:<reason> gives the session up.",
+        output_schema = schema_for_output::<SendInputResult>(),
+        annotations(title = "Answer session question", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn answer_session_question(
+        &self,
+        Parameters(p): Parameters<AnswerParams>,
+    ) -> Result<CallToolResult, McpError> {
+        let session = match self.manager.get(&p.session_id) {
+            Ok(s) => s,
+            Err(e) => {
+                return fail(&SendInputResult {
+                    success: false,
+                    error: Some(e.to_string()),
+                    state: "unknown".into(),
+                    ..Default::default()
+                });
+            }
+        };
+        let timeout = Duration::from_millis(session.info.timeout_ms);
+        match apply_answer(&session, &p.answer, timeout).await {
+            Ok(outcome) => {
+                let (r, is_error) = self.outcome_result(&session, outcome);
+                if is_error { fail(&r) } else { ok(&r) }
+            }
+            Err(e) => fail(&SendInputResult {
+                success: false,
+                error: Some(e),
+                state: session.state().as_str().to_string(),
+                ..Default::default()
+            }),
         }
     }
 

@@ -4,16 +4,16 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, Weak};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
 use super::detect::PromptMatcher;
 use super::pty::{SpawnSpec, find_program};
 use super::reaper::Reaper;
-use super::session::{Outcome, SendOptions, Session, SessionParts};
+use super::session::{Outcome, Respawn, Session, SessionParts};
 use super::shell_integration;
-use super::{Actor, SessionError, SessionInfo, SessionState};
+use super::{SessionError, SessionInfo, SessionState};
 use crate::preset::PresetDirs;
 use crate::preset::{Preset, PresetRegistry, PromptConfig, ShellFlavor, ShellIntegration};
 
@@ -108,7 +108,7 @@ pub struct SessionManager {
     sessions: RwLock<BTreeMap<String, Arc<Session>>>,
     presets: RwLock<Arc<PresetRegistry>>,
     config: ManagerConfig,
-    reaper: Option<Reaper>,
+    reaper: Option<Arc<Reaper>>,
     runtime_dir: PathBuf,
 }
 
@@ -127,6 +127,7 @@ impl SessionManager {
             Reaper::spawn()
                 .map_err(|e| tracing::warn!(error = %e, "could not start the orphan reaper"))
                 .ok()
+                .map(Arc::new)
         } else {
             None
         };
@@ -193,6 +194,12 @@ impl SessionManager {
             rows: self.config.rows,
             cols: self.config.cols,
         };
+        let respawn = Respawn {
+            spec: spec.clone(),
+            startup_commands: plan.startup_commands.clone(),
+            setup: plan.setup.clone(),
+            startup_timeout: Duration::from_millis(plan.startup_timeout_ms),
+        };
         let pty = tokio::task::spawn_blocking(move || super::pty::spawn(&spec))
             .await
             .map_err(|e| SessionError::Pty(e.to_string()))??;
@@ -213,52 +220,41 @@ impl SessionManager {
         let session = Session::start(SessionParts {
             info,
             plugin,
+            respawn: Some(respawn.clone()),
+            reaper: self.reaper.clone(),
             matcher,
             history_bytes: self.config.history_bytes,
             rows: self.config.rows,
             cols: self.config.cols,
             pty,
         })?;
-        if let Some(r) = &self.reaper {
-            r.watch(session.pid);
-        }
         write(&self.sessions).insert(id.clone(), Arc::clone(&session));
-        tracing::info!(session = %id, preset = %plan.preset_name, pid = session.pid, "session started");
+        tracing::info!(session = %id, preset = %plan.preset_name, pid = session.pid(), "session started");
 
-        let startup_timeout = Duration::from_millis(plan.startup_timeout_ms);
-        let began = Instant::now();
-        let mut startup = session.wait_startup(startup_timeout).await;
-        let mut error = startup_problem(&startup, plan.startup_timeout_ms);
-        if error.is_none() {
-            for line in plan.startup_commands.iter().chain(&plan.setup) {
-                let left = startup_timeout
-                    .saturating_sub(began.elapsed())
-                    .max(Duration::from_millis(500));
-                let opts = SendOptions {
-                    wait_for_prompt: true,
-                    timeout: left,
-                    add_newline: true,
-                    settle: super::DEFAULT_SETTLE,
-                    actor: Actor::Agent,
-                };
-                let step = session.send_input(line, &opts).await?;
-                startup.output.push_str(&step.output);
-                if !step.completed || !step.state.is_prompt() {
-                    error = Some(match step.state {
-                        SessionState::Exited => format!(
-                            "the program exited while running setup command `{line}` (exit code {})",
-                            step.exit_code.map_or("unknown".into(), |c| c.to_string())
-                        ),
-                        s => format!(
-                            "setup command `{line}` did not bring back a prompt within {} ms (state: {})",
-                            plan.startup_timeout_ms,
-                            s.as_str()
-                        ),
-                    });
-                    startup.state = step.state;
-                    break;
-                }
-                startup.state = step.state;
+        let (mut startup, mut error) = session
+            .run_startup(
+                0,
+                &respawn.startup_commands,
+                &respawn.setup,
+                respawn.startup_timeout,
+            )
+            .await?;
+        if error.is_some() && session.has_plugin() {
+            // The strategy may restart the REPL or give up; whatever it
+            // cannot settle becomes a question for the agent.
+            startup = session
+                .recover(startup, respawn.startup_timeout, true)
+                .await;
+            let settled =
+                startup.state.is_prompt() && startup.question.is_none() && !startup.timed_out;
+            if settled {
+                error = None;
+            } else if let Some(reason) = startup
+                .failure
+                .clone()
+                .filter(|_| startup.state == SessionState::Failed)
+            {
+                error = Some(reason);
             }
         }
         Ok(CreateOutcome {
@@ -282,9 +278,6 @@ impl SessionManager {
         })
         .await
         .map_err(|e| SessionError::Pty(e.to_string()))?;
-        if let Some(r) = &self.reaper {
-            r.unwatch(session.pid);
-        }
         tracing::info!(session = %id, "session destroyed");
         Ok(())
     }
@@ -393,33 +386,6 @@ impl SessionManager {
         plan.env = env;
         Ok(plan)
     }
-}
-
-fn startup_problem(startup: &Outcome, timeout_ms: u64) -> Option<String> {
-    match startup.state {
-        SessionState::Exited => Some(format!(
-            "the program exited during start-up (exit code {}); its output: {}",
-            startup
-                .exit_code
-                .map_or("unknown".into(), |c| c.to_string()),
-            tail_chars(&startup.output, 400)
-        )),
-        SessionState::Failed => startup.failure.clone(),
-        _ if !startup.completed => Some(format!(
-            "no prompt within {timeout_ms} ms of start-up (state: {})",
-            startup.state.as_str()
-        )),
-        SessionState::AwaitingInput => Some(format!(
-            "the program asks for input before its first prompt ({})",
-            startup.awaiting.as_deref().unwrap_or("input")
-        )),
-        _ => None,
-    }
-}
-
-fn tail_chars(s: &str, n: usize) -> String {
-    let count = s.chars().count();
-    s.chars().skip(count.saturating_sub(n)).collect()
 }
 
 fn required_programs(plan: &Plan) -> Vec<String> {

@@ -11,6 +11,7 @@ mod markers;
 mod output;
 pub mod pty;
 mod reaper;
+mod recovery;
 mod ring;
 #[allow(clippy::module_inception)]
 mod session;
@@ -22,8 +23,9 @@ pub use detect::PromptMatcher;
 pub use error::SessionError;
 pub use manager::{CreateOutcome, CreateRequest, CustomConfig, ManagerConfig, SessionManager};
 pub use reaper::{Reaper, run_watchdog};
+pub use recovery::Question;
 pub use session::{
-    CommandRecord, DEFAULT_SETTLE, HistoryEntry, Outcome, SendOptions, Session, SessionEvent,
-    SessionInfo, SessionSnapshot, unix_ms,
+    CommandRecord, DEFAULT_SETTLE, HistoryEntry, Outcome, Respawn, SendOptions, Session,
+    SessionEvent, SessionInfo, SessionSnapshot, unix_ms,
 };
 pub use state::{Actor, SessionState};

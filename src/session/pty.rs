@@ -9,6 +9,7 @@ use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system}
 
 use super::SessionError;
 
+#[derive(Debug, Clone)]
 pub struct SpawnSpec {
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,

@@ -123,6 +123,12 @@ pub struct Outcome {
     /// Older output was dropped from the ring before it could be returned.
     pub truncated_start: bool,
     pub failure: Option<String>,
+    /// Recovery steps taken on the way (hook: decision).
+    pub recovery: Vec<String>,
+    /// A question the strategy leaves to the agent.
+    pub question: Option<super::recovery::Question>,
+    /// Set when the REPL was restarted: how many restarts so far.
+    pub restarted: Option<u32>,
 }
 
 struct Inner {
@@ -153,6 +159,8 @@ struct Inner {
     /// The session's strategy plugin (prompt detection, recovery), if any.
     plugin: Option<PluginSession>,
     preset: String,
+    /// Times the REPL was restarted by recovery.
+    restarts: u32,
 }
 
 impl Inner {
@@ -346,14 +354,33 @@ pub struct Session {
     writer: Arc<Mutex<Box<dyn Write + Send>>>,
     master: Mutex<Box<dyn MasterPty + Send>>,
     child: Mutex<Box<dyn Child + Send + Sync>>,
-    pub pid: i32,
+    /// The REPL's pid (= its session and process group id); changes on restart.
+    pid: std::sync::atomic::AtomicI32,
+    /// Bumped on restart, so the old PTY's reader cannot touch the new one.
+    generation: std::sync::atomic::AtomicU64,
+    /// How to start the REPL again.
+    respawn: Option<Respawn>,
+    reaper: Option<Arc<super::Reaper>>,
+    /// This session, weakly: reader threads hold it this way.
+    me: std::sync::OnceLock<std::sync::Weak<Session>>,
     /// One command at a time per session.
     op_lock: tokio::sync::Mutex<()>,
+}
+
+/// Everything needed to start the REPL again, exactly as the first time.
+#[derive(Clone)]
+pub struct Respawn {
+    pub spec: super::pty::SpawnSpec,
+    pub startup_commands: Vec<String>,
+    pub setup: Vec<String>,
+    pub startup_timeout: Duration,
 }
 
 pub struct SessionParts {
     pub info: SessionInfo,
     pub plugin: Option<PluginSession>,
+    pub respawn: Option<Respawn>,
+    pub reaper: Option<Arc<super::Reaper>>,
     pub matcher: PromptMatcher,
     pub history_bytes: usize,
     pub rows: u16,
@@ -372,6 +399,8 @@ impl Session {
         let SessionParts {
             info,
             plugin,
+            respawn,
+            reaper,
             matcher,
             history_bytes,
             rows,
@@ -404,6 +433,7 @@ impl Session {
             pty_closed: false,
             preset: info.preset.clone(),
             plugin,
+            restarts: 0,
         };
         let (changed, _) = watch::channel(0);
         let super::pty::SpawnedPty {
@@ -421,16 +451,66 @@ impl Session {
             writer: Arc::new(Mutex::new(writer)),
             master: Mutex::new(master),
             child: Mutex::new(child),
-            pid,
+            pid: std::sync::atomic::AtomicI32::new(pid),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            respawn,
+            reaper,
+            me: std::sync::OnceLock::new(),
             op_lock: tokio::sync::Mutex::new(()),
         });
-        let weak = Arc::downgrade(&session);
-        std::thread::Builder::new()
-            .name(format!("pty-{}", session.info.id))
-            .stack_size(128 * 1024)
-            .spawn(move || reader_loop(reader, weak))
-            .map_err(SessionError::Io)?;
+        let _ = session.me.set(Arc::downgrade(&session));
+        if let Some(r) = &session.reaper {
+            r.watch(pid);
+        }
+        session.spawn_reader(reader, 0)?;
         Ok(session)
+    }
+
+    fn spawn_reader(
+        &self,
+        reader: Box<dyn Read + Send>,
+        generation: u64,
+    ) -> Result<(), SessionError> {
+        let weak = self.me.get().cloned().unwrap_or_default();
+        std::thread::Builder::new()
+            .name(format!("pty-{}", self.info.id))
+            .stack_size(128 * 1024)
+            .spawn(move || reader_loop(reader, weak, generation))
+            .map_err(SessionError::Io)?;
+        Ok(())
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn current_generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A line in the session's event log (shown by get_session_details).
+    pub(crate) fn note(&self, msg: String) {
+        lock(&self.inner).log(msg);
+    }
+
+    pub(crate) fn has_plugin(&self) -> bool {
+        lock(&self.inner)
+            .plugin
+            .as_ref()
+            .is_some_and(|p| !p.is_disabled())
+    }
+
+    /// Borrow the plugin for a hook call made outside the lock.
+    pub(crate) fn take_plugin(&self) -> Option<PluginSession> {
+        let mut inner = lock(&self.inner);
+        if inner.plugin.as_ref().is_some_and(|p| p.is_disabled()) {
+            return None;
+        }
+        inner.plugin.take()
+    }
+
+    pub(crate) fn put_plugin(&self, plugin: PluginSession) {
+        lock(&self.inner).plugin = Some(plugin);
     }
 
     pub fn id(&self) -> &str {
@@ -471,10 +551,13 @@ impl Session {
     }
 
     /// Called by the reader thread for every chunk.
-    fn on_chunk(&self, chunk: &[u8]) {
+    fn on_chunk(&self, generation: u64, chunk: &[u8]) {
         let mut markers = Vec::new();
         {
             let mut inner = lock(&self.inner);
+            if generation != self.current_generation() {
+                return;
+            }
             let base = inner.ring.end();
             inner.ring.push(chunk);
             feed_screen(&mut inner.parser, chunk);
@@ -506,7 +589,10 @@ impl Session {
         )
     }
 
-    fn on_eof(&self) {
+    fn on_eof(&self, generation: u64) {
+        if generation != self.current_generation() {
+            return;
+        }
         {
             let mut inner = lock(&self.inner);
             inner.pty_closed = true;
@@ -597,14 +683,41 @@ impl Session {
         Ok(())
     }
 
-    /// Send input and, depending on `opts`, wait for the REPL to answer.
+    /// Send input and, depending on `opts`, wait for the REPL to answer. A
+    /// wait that cannot finish (timeout, exit) goes through the strategy's
+    /// recovery; a REPL that died since the last call may be restarted first.
     pub async fn send_input(
         &self,
         input: &str,
         opts: &SendOptions,
     ) -> Result<Outcome, SessionError> {
-        self.ensure_running()?;
         let _op = self.op_lock.lock().await;
+        let mut before = Vec::new();
+        let mut restarted = None;
+        if self.state() == SessionState::Exited && self.has_plugin() {
+            let exited = self.wait_settled(Duration::ZERO).await;
+            let o = self.recover(exited, opts.timeout, false).await;
+            before = o.recovery;
+            restarted = o.restarted;
+        }
+        let mut outcome = self.send_input_locked(input, opts).await?;
+        if outcome.timed_out && opts.wait_for_prompt || outcome.state == SessionState::Exited {
+            outcome = self.recover(outcome, opts.timeout, false).await;
+        }
+        before.append(&mut outcome.recovery);
+        outcome.recovery = before;
+        outcome.restarted = outcome.restarted.or(restarted);
+        Ok(outcome)
+    }
+
+    /// `send_input` without the command lock or recovery (the caller holds
+    /// the lock: start-up and restarts type their setup lines through it).
+    async fn send_input_locked(
+        &self,
+        input: &str,
+        opts: &SendOptions,
+    ) -> Result<Outcome, SessionError> {
+        self.ensure_running()?;
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + opts.timeout;
         let mut text = input.to_string();
@@ -697,7 +810,7 @@ impl Session {
     }
 
     /// Wait for the first prompt after start-up.
-    pub async fn wait_startup(&self, timeout: Duration) -> Outcome {
+    async fn wait_startup(&self, from: u64, timeout: Duration) -> Outcome {
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + timeout;
         let end = self
@@ -707,7 +820,7 @@ impl Session {
             .await;
         let completed = end == WaitEnd::Condition;
         let inner = lock(&self.inner);
-        let (raw, lost) = inner.ring.slice(0, inner.ring.end());
+        let (raw, lost) = inner.ring.slice(from, inner.ring.end());
         let output = super::clean::render(&raw);
         Outcome {
             state: inner.state,
@@ -720,7 +833,132 @@ impl Session {
             elapsed: started.elapsed(),
             truncated_start: lost,
             failure: inner.failure.clone(),
+            recovery: Vec::new(),
+            question: None,
+            restarted: None,
         }
+    }
+
+    /// The start-up sequence: first prompt, then the commands typed into a
+    /// shell, then the preset's setup lines. Returns the outcome and what
+    /// went wrong, if anything.
+    pub async fn run_startup(
+        &self,
+        from: u64,
+        commands: &[String],
+        setup: &[String],
+        timeout: Duration,
+    ) -> Result<(Outcome, Option<String>), SessionError> {
+        let began = Instant::now();
+        let mut startup = self.wait_startup(from, timeout).await;
+        let mut problem = startup_problem(&startup, timeout);
+        if problem.is_none() {
+            for line in commands.iter().chain(setup) {
+                let left = timeout
+                    .saturating_sub(began.elapsed())
+                    .max(Duration::from_millis(500));
+                let opts = SendOptions {
+                    wait_for_prompt: true,
+                    timeout: left,
+                    add_newline: true,
+                    settle: DEFAULT_SETTLE,
+                    actor: Actor::Agent,
+                };
+                let step = self.send_input_locked(line, &opts).await?;
+                startup.output.push_str(&step.output);
+                startup.state = step.state;
+                startup.timed_out = step.timed_out;
+                startup.completed = step.completed;
+                startup.exit_code = step.exit_code;
+                if !step.completed || !step.state.is_prompt() {
+                    problem = Some(match step.state {
+                        SessionState::Exited => format!(
+                            "the program exited while running setup command `{line}` (exit code {})",
+                            step.exit_code.map_or("unknown".into(), |c| c.to_string())
+                        ),
+                        s => format!(
+                            "setup command `{line}` did not bring back a prompt within {} ms (state: {})",
+                            timeout.as_millis(),
+                            s.as_str()
+                        ),
+                    });
+                    break;
+                }
+            }
+        }
+        startup.elapsed = began.elapsed();
+        Ok((startup, problem))
+    }
+
+    /// Start the REPL again: same command, directory and environment, a
+    /// fresh terminal, the setup replayed. Its transcript goes on.
+    pub async fn restart(&self) -> Result<Outcome, SessionError> {
+        let respawn = self.respawn.clone().ok_or_else(|| {
+            SessionError::InvalidConfig("this session cannot be restarted".into())
+        })?;
+        let old = self.pid();
+        tokio::task::spawn_blocking(move || super::pty::kill_session_tree(old))
+            .await
+            .map_err(|e| SessionError::Pty(e.to_string()))?;
+        if let Some(r) = &self.reaper {
+            r.unwatch(old);
+        }
+        let spec = respawn.spec.clone();
+        let pty = tokio::task::spawn_blocking(move || super::pty::spawn(&spec))
+            .await
+            .map_err(|e| SessionError::Pty(e.to_string()))??;
+        let super::pty::SpawnedPty {
+            master,
+            child,
+            reader,
+            writer,
+            pid,
+        } = pty;
+        let generation = self
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        let from = {
+            let mut inner = lock(&self.inner);
+            *lock(&self.writer) = writer;
+            *lock(&self.master) = master;
+            *lock(&self.child) = child;
+            self.pid.store(pid, std::sync::atomic::Ordering::SeqCst);
+            let (rows, cols) = inner.parser.screen().size();
+            inner.parser = vt100::Parser::new(rows, cols, 0);
+            inner.scanner = MarkerScanner::default();
+            inner.markers.clear();
+            inner.state = SessionState::Starting;
+            inner.awaiting = None;
+            inner.exit_code = None;
+            inner.failure = None;
+            inner.last_status = None;
+            inner.secondary_prompt = false;
+            inner.pty_closed = false;
+            inner.restarts += 1;
+            let n = inner.restarts;
+            inner.log(format!("restarted (restart {n}), pid {pid}"));
+            self.publish_state(&inner);
+            inner.ring.end()
+        };
+        if let Some(r) = &self.reaper {
+            r.watch(pid);
+        }
+        self.spawn_reader(reader, generation)?;
+        self.notify();
+        let (mut outcome, problem) = self
+            .run_startup(
+                from,
+                &respawn.startup_commands,
+                &respawn.setup,
+                respawn.startup_timeout,
+            )
+            .await?;
+        if let Some(p) = problem {
+            self.note(format!("restart did not come up cleanly: {p}"));
+            outcome.failure = Some(p);
+        }
+        Ok(outcome)
     }
 
     fn finish_command(
@@ -777,6 +1015,9 @@ impl Session {
             elapsed,
             truncated_start: lost,
             failure: inner.failure.clone(),
+            recovery: Vec::new(),
+            question: None,
+            restarted: None,
         }
     }
 
@@ -833,7 +1074,7 @@ impl Session {
         let sig = super::pty::signal_number(name)
             .ok_or_else(|| SessionError::UnknownSignal(name.to_string()))?;
         let master = lock(&self.master);
-        super::pty::signal_foreground(master.as_ref(), self.pid, sig)?;
+        super::pty::signal_foreground(master.as_ref(), self.pid(), sig)?;
         drop(master);
         lock(&self.inner).log(format!("signal {name} sent"));
         Ok(())
@@ -883,13 +1124,17 @@ impl Session {
             self.publish_state(&inner);
         }
         self.notify();
-        let pid = self.pid;
+        let pid = self.pid();
         std::thread::spawn(move || super::pty::kill_session_tree(pid));
     }
 
     /// Kill everything the session started (blocking; short).
     pub fn terminate(&self) {
-        super::pty::kill_session_tree(self.pid);
+        let pid = self.pid();
+        super::pty::kill_session_tree(pid);
+        if let Some(r) = &self.reaper {
+            r.unwatch(pid);
+        }
         let _ = lock(&self.child).try_wait();
         {
             let mut inner = lock(&self.inner);
@@ -941,6 +1186,7 @@ impl Session {
             last_command: inner.last_command.clone(),
             log: inner.log.iter().cloned().collect(),
             learned_patterns: inner.matcher.learned(),
+            restarts: inner.restarts,
             plugin: inner.plugin.as_ref().map(|p| {
                 let state = if p.is_disabled() {
                     "disabled"
@@ -1011,6 +1257,7 @@ pub struct SessionSnapshot {
     pub last_command: Option<CommandRecord>,
     pub log: Vec<String>,
     pub learned_patterns: Vec<String>,
+    pub restarts: u32,
     /// The strategy plugin and whether it is still active.
     pub plugin: Option<String>,
     pub output_bytes: u64,
@@ -1049,7 +1296,11 @@ fn feed_screen(parser: &mut vt100::Parser, chunk: &[u8]) {
     parser.process(chunk);
 }
 
-fn reader_loop(mut reader: Box<dyn Read + Send>, session: std::sync::Weak<Session>) {
+fn reader_loop(
+    mut reader: Box<dyn Read + Send>,
+    session: std::sync::Weak<Session>,
+    generation: u64,
+) {
     // Start small (an idle session should cost little) and grow while reads
     // fill the buffer (bulk output wants big reads).
     const MIN: usize = 4 * 1024;
@@ -1060,7 +1311,7 @@ fn reader_loop(mut reader: Box<dyn Read + Send>, session: std::sync::Weak<Sessio
             Ok(0) => break,
             Ok(n) => {
                 match session.upgrade() {
-                    Some(s) => s.on_chunk(&buf[..n]),
+                    Some(s) => s.on_chunk(generation, &buf[..n]),
                     None => return,
                 }
                 if n == buf.len() && buf.len() < MAX {
@@ -1073,6 +1324,35 @@ fn reader_loop(mut reader: Box<dyn Read + Send>, session: std::sync::Weak<Sessio
         }
     }
     if let Some(s) = session.upgrade() {
-        s.on_eof();
+        s.on_eof(generation);
     }
+}
+
+/// What is wrong with a start-up outcome, if anything.
+fn startup_problem(startup: &Outcome, timeout: Duration) -> Option<String> {
+    match startup.state {
+        SessionState::Exited => Some(format!(
+            "the program exited during start-up (exit code {}); its output: {}",
+            startup
+                .exit_code
+                .map_or("unknown".into(), |c| c.to_string()),
+            tail_chars(&startup.output, 400)
+        )),
+        SessionState::Failed => startup.failure.clone(),
+        _ if !startup.completed => Some(format!(
+            "no prompt within {} ms of start-up (state: {})",
+            timeout.as_millis(),
+            startup.state.as_str()
+        )),
+        SessionState::AwaitingInput => Some(format!(
+            "the program asks for input before its first prompt ({})",
+            startup.awaiting.as_deref().unwrap_or("input")
+        )),
+        _ => None,
+    }
+}
+
+fn tail_chars(s: &str, n: usize) -> String {
+    let count = s.chars().count();
+    s.chars().skip(count.saturating_sub(n)).collect()
 }

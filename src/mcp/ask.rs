@@ -1,0 +1,172 @@
+//! Talking back to the client while a call runs: progress notifications on
+//! long waits, and questions answered through MCP elicitation.
+
+use std::time::{Duration, Instant};
+
+use rmcp::RoleServer;
+use rmcp::model::ProgressNotificationParam;
+use rmcp::service::RequestContext;
+
+use crate::session::{Actor, Outcome, SendOptions, Session, SessionState};
+
+/// Sends a progress notification every second while it lives, if the
+/// client asked for progress (a `progressToken` in the request's `_meta`).
+pub struct Progress {
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Progress {
+    pub fn start(context: &RequestContext<RoleServer>, what: String) -> Self {
+        let Some(token) = context.meta.get_progress_token() else {
+            return Self { task: None };
+        };
+        let peer = context.peer.clone();
+        let began = Instant::now();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(
+                tokio::time::Instant::now() + Duration::from_secs(1),
+                Duration::from_secs(1),
+            );
+            loop {
+                tick.tick().await;
+                let secs = began.elapsed().as_secs_f64().floor();
+                let mut note = ProgressNotificationParam::new(token.clone(), secs);
+                note.message = Some(format!("{what}: {secs:.0} s"));
+                if peer.notify_progress(note).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Self { task: Some(task) }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+/// The answer a client gives to a recovery question.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct RecoveryAnswer {
+    /// READY:<prompt pattern> | SEND:<text, \n = Enter, \x03 = Ctrl-C> | WAIT:<seconds> | FAILED:<reason>
+    pub answer: String,
+}
+rmcp::elicit_safe!(RecoveryAnswer);
+
+/// Ask the client (a person or its model) through elicitation; `None` when
+/// the client cannot be asked or does not answer.
+pub async fn elicit_answer(context: &RequestContext<RoleServer>, question: &str) -> Option<String> {
+    let supports = context
+        .peer
+        .peer_info()
+        .is_some_and(|info| info.capabilities.elicitation.is_some());
+    if !supports {
+        return None;
+    }
+    let prompt = format!(
+        "{question}\n\nAnswer with READY:<prompt> (the session is at that prompt), SEND:<text> (type it; \\n is Enter, \\x03 is Ctrl-C), WAIT:<seconds>, or FAILED:<reason>."
+    );
+    match context.peer.elicit::<RecoveryAnswer>(prompt).await {
+        Ok(Some(a)) => Some(a.answer),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::info!("recovery question not answered through elicitation: {e}");
+            None
+        }
+    }
+}
+
+/// Turn `\n`, `\r`, `\t`, `\xNN` and `\\` in an answer into the characters.
+fn unescape(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\r'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('x') => {
+                let hex: String = chars.by_ref().take(2).collect();
+                match u8::from_str_radix(&hex, 16) {
+                    Ok(b) => out.push(char::from(b)),
+                    Err(_) => {
+                        out.push_str("\\x");
+                        out.push_str(&hex);
+                    }
+                }
+            }
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// Carry out an answer in the READY:/SEND:/WAIT:/FAILED: form.
+pub async fn apply_answer(
+    session: &Session,
+    answer: &str,
+    timeout: Duration,
+) -> Result<Outcome, String> {
+    let (verb, rest) = answer.split_once(':').ok_or_else(|| {
+        format!("answer {answer:?} must start with READY:, SEND:, WAIT: or FAILED:")
+    })?;
+    match verb.trim().to_ascii_uppercase().as_str() {
+        "READY" => {
+            session.set_ready_pattern(rest);
+            Ok(session.wait_settled(Duration::ZERO).await)
+        }
+        "SEND" => {
+            let opts = SendOptions {
+                wait_for_prompt: true,
+                timeout,
+                add_newline: false,
+                settle: crate::session::DEFAULT_SETTLE,
+                actor: Actor::Agent,
+            };
+            session
+                .send_input(&unescape(rest), &opts)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        "WAIT" => {
+            let secs: f64 = rest
+                .trim()
+                .parse()
+                .map_err(|_| format!("WAIT needs a number of seconds, not {rest:?}"))?;
+            Ok(session
+                .wait_settled(Duration::from_secs_f64(secs.clamp(0.0, 3600.0)))
+                .await)
+        }
+        "FAILED" => {
+            session.mark_failed(rest.trim());
+            let mut o = session.wait_settled(Duration::ZERO).await;
+            o.state = SessionState::Failed;
+            Ok(o)
+        }
+        other => Err(format!(
+            "unknown answer kind {other:?}: use READY:, SEND:, WAIT: or FAILED:"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape;
+
+    #[test]
+    fn answers_unescape_keys() {
+        assert_eq!(unescape("q"), "q");
+        assert_eq!(unescape("ls\\n"), "ls\r");
+        assert_eq!(unescape("\\x03"), "\u{3}");
+        assert_eq!(unescape("a\\\\b"), "a\\b");
+    }
+}
