@@ -497,15 +497,15 @@ impl ReplServer {
         &self,
         Parameters(p): Parameters<SignalParams>,
     ) -> Result<CallToolResult, McpError> {
-        let result = self
-            .manager
-            .get(&p.session_id)
-            .and_then(|s| s.send_signal(&p.signal).map(|()| s));
+        let result = match self.manager.get(&p.session_id) {
+            Ok(s) => s.signal_and_settle(&p.signal, Duration::from_secs(1)).await,
+            Err(e) => Err(e),
+        };
         match result {
-            Ok(s) => ok(&SimpleResult {
+            Ok(state) => ok(&SimpleResult {
                 success: true,
                 message: Some(format!("{} sent to session {}", p.signal, p.session_id)),
-                state: Some(s.state().as_str().to_string()),
+                state: Some(state.as_str().to_string()),
                 error: None,
             }),
             Err(e) => fail(&Self::session_error(&e)),

@@ -11,8 +11,25 @@
 pub fn render(raw: &[u8]) -> String {
     let text = String::from_utf8_lossy(raw);
     let mut r = Renderer::default();
-    for c in text.chars() {
-        r.feed(c);
+    let mut segments = text.split_inclusive('\n').peekable();
+    while let Some(segment) = segments.next() {
+        let (body, newline) = match segment.strip_suffix('\n') {
+            Some(body) => (body.strip_suffix('\r').unwrap_or(body), true),
+            None => (segment, false),
+        };
+        // Fast path: a plain line written on a fresh row, the bulk of any
+        // long output, is copied as is instead of interpreted char by char.
+        if r.at_fresh_row() && body.bytes().all(|b| b >= 0x20 && b != 0x7f) {
+            r.line().extend(body.chars());
+            r.col = r.line().len();
+            if newline {
+                r.feed('\n');
+            }
+            continue;
+        }
+        for c in segment.chars() {
+            r.feed(c);
+        }
     }
     r.finish()
 }
@@ -37,6 +54,14 @@ struct Renderer {
 }
 
 impl Renderer {
+    /// In plain text mode at the start of an empty last row.
+    fn at_fresh_row(&self) -> bool {
+        matches!(self.mode, Mode::Ground)
+            && self.col == 0
+            && (self.row == self.lines.len()
+                || (self.row + 1 == self.lines.len() && self.lines[self.row].is_empty()))
+    }
+
     fn line(&mut self) -> &mut Vec<char> {
         while self.lines.len() <= self.row {
             self.lines.push(Vec::new());
@@ -163,13 +188,17 @@ impl Renderer {
     }
 
     fn finish(self) -> String {
-        let mut out = String::new();
+        let total: usize = self.lines.iter().map(|l| l.len() + 1).sum();
+        let mut out = String::with_capacity(total);
         for (i, line) in self.lines.iter().enumerate() {
             if i > 0 {
                 out.push('\n');
             }
-            let s: String = line.iter().collect();
-            out.push_str(s.trim_end());
+            let end = line
+                .iter()
+                .rposition(|c| !c.is_whitespace())
+                .map_or(0, |p| p + 1);
+            out.extend(&line[..end]);
         }
         out
     }

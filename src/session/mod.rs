@@ -29,3 +29,13 @@ pub use session::{
     SessionEvent, SessionInfo, SessionSnapshot, unix_ms,
 };
 pub use state::{Actor, SessionState};
+
+/// The per-chunk and per-result hot paths, for the micro-benchmarks
+/// (`cargo bench --bench hot_paths`). Not a stable API.
+#[doc(hidden)]
+pub mod hot {
+    pub use super::markers::{Marker, MarkerScanner};
+    pub use super::output::extract_output;
+    pub use super::ring::OutputRing;
+    pub use super::session::feed_screen;
+}

@@ -22,6 +22,8 @@ pub struct SpawnedPty {
     pub master: Box<dyn MasterPty + Send>,
     pub child: Box<dyn Child + Send + Sync>,
     pub reader: Box<dyn Read + Send>,
+    /// The master side's fd, to ask how many bytes are waiting (FIONREAD).
+    pub master_fd: Option<i32>,
     pub writer: Box<dyn Write + Send>,
     /// The child is a session leader (portable-pty calls `setsid`), so its
     /// pid is also its session id and process group id.
@@ -53,7 +55,9 @@ pub fn spawn(spec: &SpawnSpec) -> Result<SpawnedPty, SessionError> {
         .ok_or_else(|| SessionError::Pty("spawned process has no pid".into()))?;
     let reader = pair.master.try_clone_reader().map_err(pty_err)?;
     let writer = pair.master.take_writer().map_err(pty_err)?;
+    let master_fd = pair.master.as_raw_fd();
     Ok(SpawnedPty {
+        master_fd,
         master: pair.master,
         child,
         reader,
@@ -187,5 +191,18 @@ mod tests {
         assert_eq!(signal_number("SIGINT"), Some(libc::SIGINT));
         assert_eq!(signal_number("tstp"), Some(libc::SIGTSTP));
         assert_eq!(signal_number("SIGNOPE"), None);
+    }
+}
+
+/// Bytes already waiting to be read on `fd` (0 if unknown).
+pub fn bytes_waiting(fd: i32) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer we pass, which
+    // points at a live local.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    if rc == 0 {
+        usize::try_from(n).unwrap_or(0)
+    } else {
+        0
     }
 }

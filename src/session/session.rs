@@ -189,7 +189,7 @@ impl Inner {
     }
 
     /// Re-derive the state after a chunk. Returns whether it changed.
-    fn update_state(&mut self, new_markers: &[Marker], chunk: &[u8]) -> bool {
+    fn update_state(&mut self, new_markers: &[Marker], chunk: &[u8], more: bool) -> bool {
         if self.state.is_terminal() {
             return false;
         }
@@ -215,7 +215,7 @@ impl Inner {
             }
             self.markers.push_back(m.clone());
         }
-        if !new_markers.is_empty() {
+        if !new_markers.is_empty() || more {
             return changed;
         }
         let screen = self.parser.screen();
@@ -442,6 +442,7 @@ impl Session {
             reader,
             writer,
             pid,
+            master_fd,
         } = pty;
         let session = Arc::new(Session {
             info,
@@ -462,20 +463,21 @@ impl Session {
         if let Some(r) = &session.reaper {
             r.watch(pid);
         }
-        session.spawn_reader(reader, 0)?;
+        session.spawn_reader(reader, master_fd, 0)?;
         Ok(session)
     }
 
     fn spawn_reader(
         &self,
         reader: Box<dyn Read + Send>,
+        master_fd: Option<i32>,
         generation: u64,
     ) -> Result<(), SessionError> {
         let weak = self.me.get().cloned().unwrap_or_default();
         std::thread::Builder::new()
             .name(format!("pty-{}", self.info.id))
             .stack_size(128 * 1024)
-            .spawn(move || reader_loop(reader, weak, generation))
+            .spawn(move || reader_loop(reader, master_fd, weak, generation))
             .map_err(SessionError::Io)?;
         Ok(())
     }
@@ -551,7 +553,10 @@ impl Session {
     }
 
     /// Called by the reader thread for every chunk.
-    fn on_chunk(&self, generation: u64, chunk: &[u8]) {
+    /// `more` says further bytes are already waiting: the screen is then
+    /// only brought up to date, and classified (and waiters woken) once the
+    /// burst pauses. Markers are always handled: they are exact and cheap.
+    fn on_chunk(&self, generation: u64, chunk: &[u8], more: bool) {
         let mut markers = Vec::new();
         {
             let mut inner = lock(&self.inner);
@@ -567,11 +572,13 @@ impl Session {
             // Published under the lock that guards the screen, so a viewer
             // attaching in between gets the screen or the bytes, never both.
             self.emit(|| SessionEvent::Output(bytes::Bytes::copy_from_slice(chunk)));
-            if inner.update_state(&markers, chunk) {
+            if (!more || !markers.is_empty()) && inner.update_state(&markers, chunk, more) {
                 self.publish_state(&inner);
             }
         }
-        self.notify();
+        if !more {
+            self.notify();
+        }
     }
 
     /// The current screen (with input modes, so keys behave) and a live
@@ -913,6 +920,7 @@ impl Session {
             reader,
             writer,
             pid,
+            master_fd,
         } = pty;
         let generation = self
             .generation
@@ -944,7 +952,7 @@ impl Session {
         if let Some(r) = &self.reaper {
             r.watch(pid);
         }
-        self.spawn_reader(reader, generation)?;
+        self.spawn_reader(reader, master_fd, generation)?;
         self.notify();
         let (mut outcome, problem) = self
             .run_startup(
@@ -1067,6 +1075,21 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// Send a signal and wait (at most `settle`) for its visible effect: a
+    /// new prompt, a question, or the end of the program. Returns the state.
+    pub async fn signal_and_settle(
+        &self,
+        name: &str,
+        settle: Duration,
+    ) -> Result<SessionState, SessionError> {
+        let mark = WaitMark::take(&lock(&self.inner));
+        self.send_signal(name)?;
+        let deadline = tokio::time::Instant::now() + settle;
+        self.wait_until(deadline, None, |inner| mark.answered(inner))
+            .await;
+        Ok(self.state())
     }
 
     pub fn send_signal(&self, name: &str) -> Result<(), SessionError> {
@@ -1275,7 +1298,7 @@ pub fn unix_ms(t: SystemTime) -> u128 {
 /// that scrolls more than a screenful only needs its last screenful: what
 /// came before has scrolled away, so bulk output costs a screen, not the
 /// whole chunk.
-fn feed_screen(parser: &mut vt100::Parser, chunk: &[u8]) {
+pub fn feed_screen(parser: &mut vt100::Parser, chunk: &[u8]) {
     const HEAD: usize = 64;
     let rows = usize::from(parser.screen().size().0.get());
     if chunk.len() > HEAD * 4 && !chunk.contains(&0x1b) {
@@ -1298,6 +1321,7 @@ fn feed_screen(parser: &mut vt100::Parser, chunk: &[u8]) {
 
 fn reader_loop(
     mut reader: Box<dyn Read + Send>,
+    master_fd: Option<i32>,
     session: std::sync::Weak<Session>,
     generation: u64,
 ) {
@@ -1311,7 +1335,10 @@ fn reader_loop(
             Ok(0) => break,
             Ok(n) => {
                 match session.upgrade() {
-                    Some(s) => s.on_chunk(generation, &buf[..n]),
+                    Some(s) => {
+                        let more = master_fd.is_some_and(|fd| super::pty::bytes_waiting(fd) > 0);
+                        s.on_chunk(generation, &buf[..n], more)
+                    }
                     None => return,
                 }
                 if n == buf.len() && buf.len() < MAX {
