@@ -11,8 +11,7 @@
 pub fn render(raw: &[u8]) -> String {
     let text = String::from_utf8_lossy(raw);
     let mut r = Renderer::default();
-    let mut segments = text.split_inclusive('\n').peekable();
-    while let Some(segment) = segments.next() {
+    for segment in text.split_inclusive('\n') {
         let (body, newline) = match segment.strip_suffix('\n') {
             Some(body) => (body.strip_suffix('\r').unwrap_or(body), true),
             None => (segment, false),

@@ -175,6 +175,19 @@ pub fn signal_number(name: &str) -> Option<i32> {
     })
 }
 
+/// Bytes already waiting to be read on `fd` (0 if unknown).
+pub fn bytes_waiting(fd: i32) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer we pass, which
+    // points at a live local.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    if rc == 0 {
+        usize::try_from(n).unwrap_or(0)
+    } else {
+        0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,18 +204,5 @@ mod tests {
         assert_eq!(signal_number("SIGINT"), Some(libc::SIGINT));
         assert_eq!(signal_number("tstp"), Some(libc::SIGTSTP));
         assert_eq!(signal_number("SIGNOPE"), None);
-    }
-}
-
-/// Bytes already waiting to be read on `fd` (0 if unknown).
-pub fn bytes_waiting(fd: i32) -> usize {
-    let mut n: libc::c_int = 0;
-    // SAFETY: FIONREAD writes one c_int through the pointer we pass, which
-    // points at a live local.
-    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
-    if rc == 0 {
-        usize::try_from(n).unwrap_or(0)
-    } else {
-        0
     }
 }
