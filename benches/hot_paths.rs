@@ -2,13 +2,12 @@
 //! and what every result goes through. `cargo bench --bench hot_paths`.
 
 use std::hint::black_box;
-use std::num::NonZeroU16;
 use std::time::{Duration, Instant};
 
 use repl_mcp::preset::PromptConfig;
 use repl_mcp::session::PromptMatcher;
 use repl_mcp::session::clean_text;
-use repl_mcp::session::hot::{MarkerScanner, OutputRing, extract_output, feed_screen};
+use repl_mcp::session::hot::{MarkerScanner, OutputRing, Terminal, extract_output};
 
 /// Median time of `f` over enough runs to fill about `budget`.
 fn measure(name: &str, unit: &str, per: f64, budget: Duration, mut f: impl FnMut()) {
@@ -40,18 +39,30 @@ fn main() {
     let chunks: Vec<&[u8]> = data.chunks(4096).collect();
     println!("{:<52} {:>12}  {:>12}", "hot path", "median", "throughput");
 
-    let nz = |v| NonZeroU16::new(v).expect("non-zero");
     measure(
-        "terminal model: 20k plain lines in 4 KiB chunks",
+        "terminal model: 20k plain lines, chunk by chunk",
         "MB",
         mb,
         budget,
         || {
-            let mut p = vt100::Parser::new(nz(43), nz(132), 0);
+            let mut t = Terminal::new(43, 132);
             for c in &chunks {
-                feed_screen(&mut p, c);
+                t.feed(c, false);
             }
-            black_box(p.screen().cursor_position());
+            black_box(t.screen().cursor_position());
+        },
+    );
+    measure(
+        "terminal model: 20k plain lines in one burst",
+        "MB",
+        mb,
+        budget,
+        || {
+            let mut t = Terminal::new(43, 132);
+            for c in &chunks {
+                t.feed(c, true);
+            }
+            black_box(t.screen().cursor_position());
         },
     );
     let colored: Vec<u8> = String::from_utf8_lossy(&data)
@@ -65,11 +76,11 @@ fn main() {
         cmb,
         budget,
         || {
-            let mut p = vt100::Parser::new(nz(43), nz(132), 0);
+            let mut t = Terminal::new(43, 132);
             for c in &cchunks {
-                feed_screen(&mut p, c);
+                t.feed(c, true);
             }
-            black_box(p.screen().cursor_position());
+            black_box(t.screen().cursor_position());
         },
     );
     measure(

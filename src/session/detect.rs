@@ -66,8 +66,10 @@ pub struct PromptMatcher {
     ready: RegexSet,
     continuation: RegexSet,
     awaiting: Vec<(String, Regex)>,
-    /// Patterns taught at run time (`set_session_ready`), tried first.
+    /// Patterns taught at run time (`set_session_ready`), tried first,
+    /// with the text they were given as.
     learned: Vec<Regex>,
+    learned_sources: Vec<String>,
 }
 
 impl PromptMatcher {
@@ -84,23 +86,38 @@ impl PromptMatcher {
             continuation: shared_set(&cfg.continuation)?,
             awaiting,
             learned: Vec::new(),
+            learned_sources: Vec::new(),
         })
     }
 
     /// Teach a ready prompt: a regex, or a literal if it is not a valid one.
+    /// A prompt is what sits right before the cursor, so the pattern must
+    /// match at the end of the cursor line (else `calc% p`, the prompt and a
+    /// typed key, would count as the prompt).
     pub fn learn(&mut self, pattern: &str) -> Regex {
-        let re = Regex::new(pattern).unwrap_or_else(|_| {
-            Regex::new(&regex::escape(pattern)).unwrap_or_else(|_| Regex::new("$^").expect("valid"))
+        let anchored = |p: &str| {
+            if p.ends_with('$') {
+                p.to_string()
+            } else {
+                format!("(?:{p})$")
+            }
+        };
+        let re = Regex::new(&anchored(pattern)).unwrap_or_else(|_| {
+            Regex::new(&anchored(&regex::escape(pattern)))
+                .unwrap_or_else(|_| Regex::new("$^").expect("valid"))
         });
         self.learned.push(re.clone());
+        self.learned_sources.push(pattern.to_string());
         re
     }
 
+    /// The taught patterns, as given.
     pub fn learned(&self) -> Vec<String> {
-        self.learned
-            .iter()
-            .map(|r| r.as_str().to_string())
-            .collect()
+        self.learned_sources.clone()
+    }
+
+    pub fn matches_learned(&self, cursor_line: &str) -> bool {
+        self.learned.iter().any(|r| r.is_match(cursor_line))
     }
 
     /// Classify the cursor line. Returns the state and, for awaiting input,

@@ -17,6 +17,7 @@ mod ring;
 mod session;
 mod shell_integration;
 mod state;
+mod terminal;
 
 pub use clean::render as clean_text;
 pub use detect::PromptMatcher;
@@ -37,5 +38,5 @@ pub mod hot {
     pub use super::markers::{Marker, MarkerScanner};
     pub use super::output::extract_output;
     pub use super::ring::OutputRing;
-    pub use super::session::feed_screen;
+    pub use super::terminal::Terminal;
 }

@@ -49,34 +49,44 @@ pub fn extract_output(
 }
 
 /// For REPLs without markers: drop the echoed input lines at the top and
-/// the prompt line at the bottom.
+/// the prompt line at the bottom. Works on offsets and cuts once, so a
+/// megabyte of output is not split into lines and joined again.
 pub fn strip_echo_and_prompt(clean: &str, input: &str, matcher: &PromptMatcher) -> String {
-    let lines: Vec<&str> = clean.split('\n').collect();
-    let mut first = 0;
+    // Skip one echoed line per typed line, while they match.
+    let mut start = 0;
     for typed in input.split('\n') {
         let typed = typed.trim_end_matches('\r').trim_end();
-        match lines.get(first) {
-            Some(line) if line.trim_end().ends_with(typed) => first += 1,
-            _ => break,
+        if start > clean.len() {
+            break;
+        }
+        let line_end = clean[start..].find('\n').map_or(clean.len(), |i| start + i);
+        if clean[start..line_end].trim_end().ends_with(typed) {
+            start = (line_end + 1).min(clean.len() + 1);
+        } else {
+            break;
         }
     }
-    let mut last = lines.len();
-    while last > first {
-        let line = lines[last - 1];
-        if line.trim().is_empty()
-            || matcher.is_prompt(line)
-            || matcher.is_prompt(&format!("{line} "))
-        {
-            last -= 1;
-            // Only the final prompt (and blank lines after output) go.
-            if !line.trim().is_empty() {
+    if start > clean.len() {
+        return String::new();
+    }
+    // Drop blank lines and then the final prompt from the bottom.
+    let mut end = clean.len();
+    while end > start {
+        let line_start = clean[start..end]
+            .rfind('\n')
+            .map_or(start, |i| start + i + 1);
+        let line = &clean[line_start..end];
+        let is_prompt = matcher.is_prompt(line) || matcher.is_prompt(&format!("{line} "));
+        if line.trim().is_empty() || is_prompt {
+            end = line_start.saturating_sub(1).max(start);
+            if is_prompt && !line.trim().is_empty() {
                 break;
             }
         } else {
             break;
         }
     }
-    lines[first..last].join("\n")
+    clean[start..end].to_string()
 }
 
 #[cfg(test)]

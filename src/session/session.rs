@@ -8,7 +8,6 @@
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
-use std::num::NonZeroU16;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -132,7 +131,7 @@ pub struct Outcome {
 }
 
 struct Inner {
-    parser: vt100::Parser,
+    term: super::terminal::Terminal,
     ring: OutputRing,
     scanner: MarkerScanner,
     markers: VecDeque<Marker>,
@@ -218,7 +217,7 @@ impl Inner {
         if !new_markers.is_empty() || more {
             return changed;
         }
-        let screen = self.parser.screen();
+        let screen = self.term.screen();
         let line = cursor_line(screen);
         if screen.alternate_screen() {
             self.awaiting = Some("pager".into());
@@ -288,7 +287,7 @@ impl Inner {
             return None;
         }
         let plugin = self.plugin.as_mut().filter(|p| !p.is_disabled())?;
-        let screen = self.parser.screen();
+        let screen = self.term.screen();
         let (cursor_row, cursor_col) = screen.cursor_position();
         let text = screen.contents();
         let tail = &chunk[chunk.len().saturating_sub(4096)..];
@@ -322,12 +321,7 @@ impl Inner {
     }
 
     fn learned_match(&self, line: &str) -> bool {
-        let learned = self.matcher.learned();
-        !learned.is_empty()
-            && learned
-                .iter()
-                .filter_map(|p| regex::Regex::new(p).ok())
-                .any(|r| r.is_match(line))
+        self.matcher.matches_learned(line)
     }
 
     /// Output of the command that started at `start`, as clean text.
@@ -407,10 +401,9 @@ impl Session {
             cols,
             pty,
         } = parts;
-        let nz = |v: u16| NonZeroU16::new(v.max(1)).unwrap_or(NonZeroU16::MIN);
         let marker_mode = info.marker_mode;
         let inner = Inner {
-            parser: vt100::Parser::new(nz(rows), nz(cols), 0),
+            term: super::terminal::Terminal::new(rows, cols),
             ring: OutputRing::new(history_bytes),
             scanner: MarkerScanner::default(),
             markers: VecDeque::new(),
@@ -565,7 +558,7 @@ impl Session {
             }
             let base = inner.ring.end();
             inner.ring.push(chunk);
-            feed_screen(&mut inner.parser, chunk);
+            inner.term.feed(chunk, more);
             inner.scanner.scan(chunk, base, &mut markers);
             inner.last_output_at = Instant::now();
             inner.last_activity = SystemTime::now();
@@ -584,8 +577,8 @@ impl Session {
     /// The current screen (with input modes, so keys behave) and a live
     /// stream of what follows, taken atomically.
     pub fn attach(&self) -> (Vec<u8>, u16, u16, broadcast::Receiver<SessionEvent>) {
-        let inner = lock(&self.inner);
-        let screen = inner.parser.screen();
+        let mut inner = lock(&self.inner);
+        let screen = inner.term.screen();
         let (rows, cols) = screen.size();
         let rx = self.subscribe();
         (
@@ -932,8 +925,7 @@ impl Session {
             *lock(&self.master) = master;
             *lock(&self.child) = child;
             self.pid.store(pid, std::sync::atomic::Ordering::SeqCst);
-            let (rows, cols) = inner.parser.screen().size();
-            inner.parser = vt100::Parser::new(rows, cols, 0);
+            inner.term.reset();
             inner.scanner = MarkerScanner::default();
             inner.markers.clear();
             inner.state = SessionState::Starting;
@@ -1113,8 +1105,7 @@ impl Session {
                 pixel_height: 0,
             })
             .map_err(|e| SessionError::Pty(format!("{e:#}")))?;
-        let nz = |v: u16| NonZeroU16::new(v).unwrap_or(NonZeroU16::MIN);
-        lock(&self.inner).parser.set_size(nz(rows), nz(cols));
+        lock(&self.inner).term.set_size(rows, cols);
         self.emit(|| SessionEvent::Resized { cols, rows });
         Ok(())
     }
@@ -1124,7 +1115,7 @@ impl Session {
         let mut inner = lock(&self.inner);
         let re = inner.matcher.learn(pattern);
         inner.log(format!("learned ready pattern {:?}", re.as_str()));
-        let line = cursor_line(inner.parser.screen());
+        let line = cursor_line(inner.term.screen());
         let matches = re.is_match(&line);
         if matches && !inner.state.is_terminal() {
             inner.prompt_seq += 1;
@@ -1174,18 +1165,18 @@ impl Session {
 
     /// The screen as text (`full`) or just the cursor line.
     pub fn screen_text(&self, full: bool) -> String {
-        let inner = lock(&self.inner);
+        let mut inner = lock(&self.inner);
         if full {
-            inner.parser.screen().contents()
+            inner.term.screen().contents()
         } else {
-            cursor_line(inner.parser.screen())
+            cursor_line(inner.term.screen())
         }
     }
 
     /// Bytes that repaint the current screen in a fresh terminal, and its size.
     pub fn screen_snapshot(&self) -> (Vec<u8>, u16, u16) {
-        let inner = lock(&self.inner);
-        let screen = inner.parser.screen();
+        let mut inner = lock(&self.inner);
+        let screen = inner.term.screen();
         let (rows, cols) = screen.size();
         (
             screen.contents_formatted().into_bytes(),
@@ -1195,8 +1186,8 @@ impl Session {
     }
 
     pub fn snapshot(&self) -> SessionSnapshot {
-        let inner = lock(&self.inner);
-        let (cursor_row, cursor_col) = inner.parser.screen().cursor_position();
+        let mut inner = lock(&self.inner);
+        let (cursor_row, cursor_col) = inner.term.screen().cursor_position();
         SessionSnapshot {
             state: inner.state,
             awaiting: inner.awaiting.clone(),
@@ -1292,31 +1283,6 @@ pub fn unix_ms(t: SystemTime) -> u128 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0)
-}
-
-/// Feed a chunk to the terminal model. Plain text (no escape sequences)
-/// that scrolls more than a screenful only needs its last screenful: what
-/// came before has scrolled away, so bulk output costs a screen, not the
-/// whole chunk.
-pub fn feed_screen(parser: &mut vt100::Parser, chunk: &[u8]) {
-    const HEAD: usize = 64;
-    let rows = usize::from(parser.screen().size().0.get());
-    if chunk.len() > HEAD * 4 && !chunk.contains(&0x1b) {
-        // The head finishes any sequence a previous chunk left open.
-        let (head, rest) = chunk.split_at(HEAD);
-        let mut newlines = 0;
-        let cut = rest.iter().rposition(|&b| {
-            newlines += usize::from(b == b'\n');
-            newlines > rows + 1
-        });
-        if let Some(cut) = cut {
-            parser.process(head);
-            parser.process(b"\r\n");
-            parser.process(&rest[cut + 1..]);
-            return;
-        }
-    }
-    parser.process(chunk);
 }
 
 fn reader_loop(
