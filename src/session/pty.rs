@@ -175,6 +175,22 @@ pub fn signal_number(name: &str) -> Option<i32> {
     })
 }
 
+/// Wait up to `timeout` for `fd` to become readable.
+pub fn readable_within(fd: i32, timeout: std::time::Duration) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: libc::c_long::try_from(timeout.as_nanos().min(999_999_999)).unwrap_or(0),
+    };
+    // SAFETY: one valid pollfd and a valid timespec, both live locals.
+    let rc = unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) };
+    rc > 0 && pfd.revents & libc::POLLIN != 0
+}
+
 /// Bytes already waiting to be read on `fd` (0 if unknown).
 pub fn bytes_waiting(fd: i32) -> usize {
     let mut n: libc::c_int = 0;

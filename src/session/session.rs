@@ -30,6 +30,12 @@ const MAX_LOG: usize = 200;
 /// silent before the next line is sent anyway (it may be reading the line
 /// itself, as `input()` does, and will never print a prompt for it).
 const LINE_SETTLE: Duration = Duration::from_millis(100);
+/// During a burst of output, how long the reader waits for the next bytes
+/// before it looks at a chunk that cannot end at a prompt anyway.
+const BURST_GAP: Duration = Duration::from_millis(1);
+/// Reads at least this large are taken as part of a burst (interactive
+/// answers are small and never wait).
+const BURST_CHUNK: usize = 2048;
 /// With `wait_for_prompt = false`: how long output may pause before the call
 /// returns what has arrived.
 pub const DEFAULT_SETTLE: Duration = Duration::from_millis(300);
@@ -545,11 +551,33 @@ impl Session {
         });
     }
 
+    /// Could this chunk leave the cursor at a prompt? Cheap: only the text
+    /// after its last newline is looked at. A chunk without a newline may
+    /// continue an earlier line, so it always could.
+    fn might_end_at_prompt(&self, chunk: &[u8]) -> bool {
+        let Some(nl) = chunk.iter().rposition(|&b| b == b'\n') else {
+            return true;
+        };
+        let tail = super::clean::render(&chunk[nl + 1..]);
+        if tail.is_empty() {
+            return false;
+        }
+        let inner = lock(&self.inner);
+        inner.marker_mode
+            || inner.matcher.classify(&tail).0 != Detected::Busy
+            || inner.matcher.matches_learned(&tail)
+    }
+
     /// Called by the reader thread for every chunk.
-    /// `more` says further bytes are already waiting: the screen is then
-    /// only brought up to date, and classified (and waiters woken) once the
-    /// burst pauses. Markers are always handled: they are exact and cheap.
+    ///
+    /// A chunk is *quiet* when more bytes are already waiting, or when it is
+    /// plain text ending in a newline (the cursor then sits at the start of
+    /// an empty line, which is no prompt). Quiet chunks only update the
+    /// output ring and (lazily) the screen; classification and waking the
+    /// waiters wait for the chunk that can change the answer. Markers are
+    /// always handled: they are exact and cheap.
     fn on_chunk(&self, generation: u64, chunk: &[u8], more: bool) {
+        let more = more || (chunk.ends_with(b"\n") && !chunk.contains(&0x1b));
         let mut markers = Vec::new();
         {
             let mut inner = lock(&self.inner);
@@ -1302,8 +1330,14 @@ fn reader_loop(
             Ok(n) => {
                 match session.upgrade() {
                     Some(s) => {
-                        let more = master_fd.is_some_and(|fd| super::pty::bytes_waiting(fd) > 0);
-                        s.on_chunk(generation, &buf[..n], more)
+                        let chunk = &buf[..n];
+                        let more = master_fd.is_some_and(|fd| {
+                            super::pty::bytes_waiting(fd) > 0
+                                || (chunk.len() >= BURST_CHUNK
+                                    && !s.might_end_at_prompt(chunk)
+                                    && super::pty::readable_within(fd, BURST_GAP))
+                        });
+                        s.on_chunk(generation, chunk, more)
                     }
                     None => return,
                 }
