@@ -38,6 +38,10 @@ struct Client {
 
 impl Client {
     fn spawn(bin: &PathBuf) -> anyhow::Result<Self> {
+        Self::spawn_with(bin, &["--no-web-ui"])
+    }
+
+    fn spawn_with(bin: &PathBuf, extra: &[&str]) -> anyhow::Result<Self> {
         let config_home =
             std::env::temp_dir().join(format!("repl-mcp-bench-{}", std::process::id()));
         std::fs::create_dir_all(&config_home)?;
@@ -49,7 +53,9 @@ impl Client {
             "[tools.create_session]\naction = \"allow\"\n[sessions]\nmax_concurrent = 0\n[audit]\nenabled = false\n",
         )?;
         let mut child = Command::new(bin)
-            .args(["serve", "--no-web-ui", "--policy"])
+            .arg("serve")
+            .args(extra)
+            .arg("--policy")
             .arg(&policy)
             .env("XDG_CONFIG_HOME", &config_home)
             .env("REPL_MCP_LOG", "warn")
@@ -136,6 +142,33 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// A browser-like watcher of a session page: it opens the page's
+/// WebSocket and reads (and drops) everything the server sends.
+fn open_viewer(web_url: &str) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    let rest = web_url
+        .strip_prefix("http://")
+        .context("webUrl is not http://")?;
+    let (host, path) = rest.split_once('/').context("webUrl has no path")?;
+    let (page, query) = path.split_once('?').context("webUrl has no token")?;
+    let mut stream = std::net::TcpStream::connect(host)?;
+    write!(
+        stream,
+        "GET /{page}/ws?{query} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: cmVwbC1tY3AtYmVuY2gtMDE=\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head)?;
+    if &head[9..12] != b"101" {
+        bail!(
+            "web view refused the socket: {}",
+            String::from_utf8_lossy(&head)
+        );
+    }
+    Ok(std::thread::spawn(move || {
+        let mut buf = [0u8; 16 * 1024];
+        while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+    }))
 }
 
 /// The same work on a raw PTY: start python, send a command, read until the
@@ -311,6 +344,49 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "–".into(),
         "state = continuation".into(),
     );
+
+    // Watchers: the same round trip with 20 web pages open on the session.
+    {
+        let mut w = Client::spawn_with(&bin, &["--web-port", "0"])?;
+        w.request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}),
+        )?;
+        w.notify("notifications/initialized")?;
+        let created = w.tool("create_session", json!({"presetConfig": "python"}))?;
+        let wid = created["sessionId"]
+            .as_str()
+            .context("no sessionId")?
+            .to_string();
+        let url = created["webUrl"].as_str().context("no webUrl")?.to_string();
+        let rtt = |c: &mut Client| -> anyhow::Result<Duration> {
+            let mut times = Vec::new();
+            for i in 0..args.evals {
+                let t = Instant::now();
+                c.eval(&wid, &format!("print({i}*7)"))?;
+                times.push(t.elapsed());
+            }
+            Ok(median(times))
+        };
+        let alone = rtt(&mut w)?;
+        let viewers = (0..20)
+            .map(|_| open_viewer(&url))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let watched = rtt(&mut w)?;
+        row(
+            "eval round trip, 20 web pages watching",
+            ms(watched),
+            "–".into(),
+            format!(
+                "{} unwatched: {:+.0}%",
+                ms(alone),
+                (watched.as_secs_f64() / alone.as_secs_f64() - 1.0) * 100.0
+            ),
+        );
+        drop(w.stdin);
+        let _ = w.child.wait();
+        drop(viewers);
+    }
 
     // Many sessions.
     let before = c.rss_kb();

@@ -35,31 +35,52 @@ pub(crate) enum Pumped {
     Closed,
 }
 
+/// How long output is gathered before it is sent: a page repainting at
+/// ~120 Hz looks live, and the agent's own round trip (well under a
+/// millisecond) is then never slowed by a crowd of watchers doing their
+/// work at the same moment.
+const FRAME_DELAY: std::time::Duration = std::time::Duration::from_millis(8);
+
 /// Reads a session's events, merging consecutive output.
 pub(crate) struct EventPump {
     rx: broadcast::Receiver<WebEvent>,
     /// A non-output event read while merging output, delivered next.
     stash: Option<WebEvent>,
+    /// Output received and the time it is due to be sent.
+    pending: Option<(Bytes, tokio::time::Instant)>,
 }
 
 impl EventPump {
     pub(crate) fn new(rx: broadcast::Receiver<WebEvent>) -> Self {
-        Self { rx, stash: None }
+        Self {
+            rx,
+            stash: None,
+            pending: None,
+        }
     }
 
-    /// Cancel-safe: the only await is the first `recv`, which loses nothing
-    /// when dropped; the merging after it is synchronous.
+    /// Cancel-safe: `recv` loses nothing when dropped, and output waiting
+    /// for its frame is kept in `pending` if the wait is cancelled.
     pub(crate) async fn next(&mut self) -> Pumped {
-        let first = match self.stash.take() {
-            Some(event) => event,
-            None => match self.rx.recv().await {
-                Ok(event) => event,
-                Err(RecvError::Lagged(_)) => return Pumped::Lagged,
-                Err(RecvError::Closed) => return Pumped::Closed,
-            },
-        };
-        let WebEvent::Output(first) = first else {
-            return Pumped::Event(first);
+        if self.pending.is_none() {
+            let first = match self.stash.take() {
+                Some(event) => event,
+                None => match self.rx.recv().await {
+                    Ok(event) => event,
+                    Err(RecvError::Lagged(_)) => return Pumped::Lagged,
+                    Err(RecvError::Closed) => return Pumped::Closed,
+                },
+            };
+            let WebEvent::Output(first) = first else {
+                return Pumped::Event(first);
+            };
+            self.pending = Some((first, tokio::time::Instant::now() + FRAME_DELAY));
+        }
+        if let Some((_, due)) = &self.pending {
+            tokio::time::sleep_until(*due).await;
+        }
+        let Some((first, _)) = self.pending.take() else {
+            return Pumped::Closed;
         };
         let mut merged: Option<BytesMut> = None;
         while merged.as_ref().map_or(first.len(), BytesMut::len) < MAX_FRAME {
