@@ -41,18 +41,12 @@ async fn a_crashed_repl_is_restarted_and_the_agent_told_its_state_is_gone() {
 
 #[tokio::test]
 async fn repeated_crashes_end_in_failure_after_the_cap() {
-    let dir = scratch("presets");
-    std::fs::write(
-        dir.join("fragile.toml"),
+    let s = start_with_presets(&[(
+        "fragile.toml",
         "name = \"fragile\"\ncommand = [\"python3\", \"-q\"]\nenv = { PYTHON_BASIC_REPL = \"1\" }\n\
          [prompt]\nready = ['^>>> $']\n[strategy]\nplugin = \"builtin:default-recovery\"\n\
          settings = { max_restarts = \"1\", backoff_ms = \"10\" }\n",
-    )
-    .unwrap();
-    let s = start_with(
-        ProtocolVersion::V_2025_11_25,
-        &["--presets-dir", dir.to_str().unwrap()],
-    )
+    )])
     .await;
     let c = &s.client;
     let id = create(c, "fragile").await;
@@ -78,22 +72,11 @@ async fn repeated_crashes_end_in_failure_after_the_cap() {
 
 #[tokio::test]
 async fn a_repl_that_never_prompts_ends_in_a_question_or_a_failure() {
-    let dir = scratch("presets");
-    std::fs::write(
-        dir.join("mute.toml"),
-        "name = \"mute\"\ncommand = [\"sleep\", \"60\"]\nstartup_timeout_ms = 300\n[prompt]\nready = ['^never> $']\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("mute2.toml"),
-        "name = \"mute2\"\ncommand = [\"sleep\", \"60\"]\nstartup_timeout_ms = 300\n[prompt]\nready = ['^never> $']\n\
-         [strategy]\nplugin = \"builtin:default-recovery\"\nsettings = { max_restarts = \"1\", backoff_ms = \"10\" }\n",
-    )
-    .unwrap();
-    let s = start_with(
-        ProtocolVersion::V_2025_11_25,
-        &["--presets-dir", dir.to_str().unwrap()],
-    )
+    let s = start_with_presets(&[
+        ("mute.toml", "name = \"mute\"\ncommand = [\"sleep\", \"60\"]\nstartup_timeout_ms = 300\n[prompt]\nready = ['^never> $']\n"),
+        ("mute2.toml", "name = \"mute2\"\ncommand = [\"sleep\", \"60\"]\nstartup_timeout_ms = 300\n[prompt]\nready = ['^never> $']\n\
+         [strategy]\nplugin = \"builtin:default-recovery\"\nsettings = { max_restarts = \"1\", backoff_ms = \"10\" }\n"),
+    ])
     .await;
     // Without a strategy: the agent is asked, and may still rescue it.
     let (r, err) = call(&s.client, "create_session", json!({"presetConfig": "mute"})).await;

@@ -199,16 +199,9 @@ async fn pager_and_password_prompts_are_reported_not_waited_out() {
 #[tokio::test]
 async fn a_crash_is_reported_and_input_after_it_refused() {
     // A preset without a strategy plugin: nobody restarts it.
-    let dir = scratch("presets");
-    std::fs::write(
-        dir.join("plain.toml"),
-        "name = \"plain\"\ncommand = [\"python3\", \"-q\"]\nenv = { PYTHON_BASIC_REPL = \"1\" }\n[prompt]\nready = ['^>>> $']\n",
-    )
-    .unwrap();
-    let s = start_with(
-        rmcp::model::ProtocolVersion::V_2025_11_25,
-        &["--presets-dir", dir.to_str().unwrap()],
-    )
+    let s = start_with_presets(&[
+        ("plain.toml", "name = \"plain\"\ncommand = [\"python3\", \"-q\"]\nenv = { PYTHON_BASIC_REPL = \"1\" }\n[prompt]\nready = ['^>>> $']\n"),
+    ])
     .await;
     let c = &s.client;
     let id = create(c, "plain").await;

@@ -22,9 +22,10 @@ use super::bound::{head_tail, page};
 use super::guard::{Admission, Guard};
 use super::params::*;
 use super::results::*;
+use crate::policy::rfc3339;
 use crate::session::{
-    Actor, CreateRequest, DEFAULT_SETTLE, Outcome, SendOptions, Session, SessionError,
-    SessionManager, SessionState, unix_ms,
+    Actor, CreateRequest, DEFAULT_SETTLE, Outcome, SendOptions, Session, SessionManager,
+    SessionState,
 };
 
 /// Links to a session's page in the web view.
@@ -93,35 +94,37 @@ fn fail<T: Serialize>(value: &T) -> Result<CallToolResult, McpError> {
     Ok(CallToolResult::structured_error(v))
 }
 
-fn rfc3339(t: std::time::SystemTime) -> String {
-    let ms = unix_ms(t);
-    // Seconds precision is plenty for activity stamps; format without a
-    // date crate.
-    let secs = (ms / 1000) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms % 1000
-    )
+/// A result shape that can carry "this call failed: <why>".
+trait Failure: Serialize {
+    fn failure(error: String) -> Self;
 }
 
-/// Days since 1970-01-01 to a proleptic Gregorian date.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+impl Failure for SendInputResult {
+    fn failure(error: String) -> Self {
+        SendInputResult {
+            success: false,
+            error: Some(error),
+            state: "unknown".into(),
+            ..Default::default()
+        }
+    }
 }
+
+macro_rules! failure_with_error_field {
+    ($($t:ty),*) => {$(
+        impl Failure for $t {
+            fn failure(error: String) -> Self {
+                Self { success: false, error: Some(error), ..Default::default() }
+            }
+        }
+    )*};
+}
+failure_with_error_field!(
+    SessionDetailsResult,
+    FullOutputResult,
+    CleanTextResult,
+    SimpleResult
+);
 
 /// The recovery tools an agent can use on a stuck session.
 fn recovery_context(session: &Session, outcome: &Outcome) -> serde_json::Value {
@@ -170,6 +173,16 @@ impl ReplServer {
             .into_iter()
             .map(|t| t.name.to_string())
             .collect()
+    }
+
+    /// The session, or the tool's error result (of shape `R`) naming why not.
+    fn session_or<R: Failure>(
+        &self,
+        id: &str,
+    ) -> Result<Arc<Session>, Box<Result<CallToolResult, McpError>>> {
+        self.manager
+            .get(id)
+            .map_err(|e| Box::new(fail(&R::failure(e.to_string()))))
     }
 
     fn web_url(&self, id: &str) -> Option<String> {
@@ -317,14 +330,6 @@ impl ReplServer {
         outcome
     }
 
-    fn session_error(e: &SessionError) -> SimpleResult {
-        SimpleResult {
-            success: false,
-            error: Some(e.to_string()),
-            ..Default::default()
-        }
-    }
-
     fn summary(&self, s: &Session) -> SessionSummary {
         let snap = s.snapshot();
         SessionSummary {
@@ -435,16 +440,9 @@ impl ReplServer {
         Parameters(p): Parameters<SendInputParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
-        let session = match self.manager.get(&p.session_id) {
+        let session = match self.session_or::<SendInputResult>(&p.session_id) {
             Ok(s) => s,
-            Err(e) => {
-                return fail(&SendInputResult {
-                    success: false,
-                    error: Some(e.to_string()),
-                    state: "unknown".into(),
-                    ..Default::default()
-                });
-            }
+            Err(r) => return *r,
         };
         let o = p.options.unwrap_or_default();
         let opts = SendOptions {
@@ -508,7 +506,7 @@ impl ReplServer {
                 state: Some(state.as_str().to_string()),
                 error: None,
             }),
-            Err(e) => fail(&Self::session_error(&e)),
+            Err(e) => fail(&SimpleResult::failure(e.to_string())),
         }
     }
 
@@ -542,15 +540,9 @@ impl ReplServer {
         &self,
         Parameters(p): Parameters<SessionIdParams>,
     ) -> Result<CallToolResult, McpError> {
-        let s = match self.manager.get(&p.session_id) {
+        let s = match self.session_or::<SessionDetailsResult>(&p.session_id) {
             Ok(s) => s,
-            Err(e) => {
-                return fail(&SessionDetailsResult {
-                    success: false,
-                    error: Some(e.to_string()),
-                    ..Default::default()
-                });
-            }
+            Err(r) => return *r,
         };
         let snap = s.snapshot();
         let urls = self.web.as_ref().and_then(|w| w.urls(s.id()));
@@ -700,7 +692,7 @@ impl ReplServer {
                     error: None,
                 })
             }
-            Err(e) => fail(&Self::session_error(&e)),
+            Err(e) => fail(&SimpleResult::failure(e.to_string())),
         }
     }
 
@@ -714,16 +706,9 @@ impl ReplServer {
         Parameters(p): Parameters<WaitParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
-        let session = match self.manager.get(&p.session_id) {
+        let session = match self.session_or::<SendInputResult>(&p.session_id) {
             Ok(s) => s,
-            Err(e) => {
-                return fail(&SendInputResult {
-                    success: false,
-                    error: Some(e.to_string()),
-                    state: "unknown".into(),
-                    ..Default::default()
-                });
-            }
+            Err(r) => return *r,
         };
         if !p.seconds.is_finite() || p.seconds < 0.0 {
             return fail(&SendInputResult {
@@ -768,7 +753,7 @@ impl ReplServer {
                     error: None,
                 })
             }
-            Err(e) => fail(&Self::session_error(&e)),
+            Err(e) => fail(&SimpleResult::failure(e.to_string())),
         }
     }
 
@@ -781,16 +766,9 @@ impl ReplServer {
         &self,
         Parameters(p): Parameters<AnswerParams>,
     ) -> Result<CallToolResult, McpError> {
-        let session = match self.manager.get(&p.session_id) {
+        let session = match self.session_or::<SendInputResult>(&p.session_id) {
             Ok(s) => s,
-            Err(e) => {
-                return fail(&SendInputResult {
-                    success: false,
-                    error: Some(e.to_string()),
-                    state: "unknown".into(),
-                    ..Default::default()
-                });
-            }
+            Err(r) => return *r,
         };
         let timeout = Duration::from_millis(session.info.timeout_ms);
         match apply_answer(&session, &p.answer, timeout).await {
@@ -816,15 +794,9 @@ impl ReplServer {
         &self,
         Parameters(p): Parameters<FullOutputParams>,
     ) -> Result<CallToolResult, McpError> {
-        let s = match self.manager.get(&p.session_id) {
+        let s = match self.session_or::<FullOutputResult>(&p.session_id) {
             Ok(s) => s,
-            Err(e) => {
-                return fail(&FullOutputResult {
-                    success: false,
-                    error: Some(e.to_string()),
-                    ..Default::default()
-                });
-            }
+            Err(r) => return *r,
         };
         let snap = s.snapshot();
         let text = match (&snap.last_command, p.raw.unwrap_or(false)) {

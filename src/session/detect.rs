@@ -168,18 +168,27 @@ pub fn cursor_line(screen: &vt100::Screen) -> String {
     line
 }
 
+/// Matchers shared by the unit tests of this module and its neighbours.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod test_support {
+    use super::PromptMatcher;
+    use crate::preset::PromptConfig;
 
-    fn python() -> PromptMatcher {
+    pub(crate) fn python() -> PromptMatcher {
         PromptMatcher::new(&PromptConfig {
             ready: vec![r"^>>> $".into()],
             continuation: vec![r"^\.\.\. $".into()],
             ..Default::default()
         })
-        .unwrap()
+        .expect("valid regexes")
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use super::test_support::python;
 
     #[test]
     fn classifies_python_prompts() {

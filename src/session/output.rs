@@ -92,17 +92,9 @@ pub fn strip_echo_and_prompt(clean: &str, input: &str, matcher: &PromptMatcher) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preset::PromptConfig;
     use crate::session::markers::MarkerScanner;
 
-    fn py() -> PromptMatcher {
-        PromptMatcher::new(&PromptConfig {
-            ready: vec![r"^>>> $".into()],
-            continuation: vec![r"^\.\.\. $".into()],
-            ..Default::default()
-        })
-        .unwrap()
-    }
+    use crate::session::detect::test_support::python as py;
 
     #[test]
     fn strips_echo_and_prompt() {

@@ -79,6 +79,17 @@ pub async fn start_with(version: ProtocolVersion, extra_args: &[&str]) -> Server
     }
 }
 
+/// A server that also loads the given presets (`(file name, TOML)`) from a
+/// project presets directory.
+pub async fn start_with_presets(presets: &[(&str, &str)]) -> Server {
+    let dir = scratch("presets");
+    for (name, toml) in presets {
+        std::fs::write(dir.join(name), toml).expect("write preset");
+    }
+    let dir = dir.to_str().expect("utf-8 path").to_string();
+    start_with(ProtocolVersion::V_2025_11_25, &["--presets-dir", &dir]).await
+}
+
 /// Call a tool; returns (structured result, isError).
 pub async fn call(client: &Client, tool: &str, args: Value) -> (Value, bool) {
     let args = match args {
