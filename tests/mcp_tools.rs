@@ -261,6 +261,28 @@ async fn bad_input_gets_clear_errors_and_others_carry_on() {
         "{r}"
     );
 
+    // A preset whose program is not installed here names the program.
+    let missing = [
+        "julia",
+        "ghci",
+        "iex",
+        "erl",
+        "utop",
+        "clojure",
+        "redis-cli",
+        "mysql",
+    ]
+    .into_iter()
+    .find(|p| !have(p));
+    if let Some(program) = missing {
+        let (r, err) = call(c, "create_session", json!({"presetConfig": program})).await;
+        let msg = r["error"].as_str().unwrap();
+        assert!(
+            err && msg.contains(&format!("`{program}` not found")),
+            "{msg}"
+        );
+    }
+
     // Unknown tool and mistyped arguments are protocol errors, not crashes.
     let unknown = c
         .call_tool(rmcp::model::CallToolRequestParams::new("no_such_tool"))

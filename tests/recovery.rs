@@ -122,6 +122,15 @@ async fn a_long_command_is_pending_then_picked_up() {
         r["questionType"], "choice",
         "the strategy asks the agent: {r:#}"
     );
+    // Follow it by cursor, then pick up the end.
+    let cursor = r["outputCursor"].as_u64().expect("a cursor");
+    let (later, _) = call(
+        c,
+        "get_full_output",
+        json!({"sessionId": id, "since": cursor}),
+    )
+    .await;
+    assert!(later["cursor"].as_u64().unwrap() >= cursor, "{later}");
     let (r, _) = call(
         c,
         "wait_for_session",

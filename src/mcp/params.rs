@@ -111,6 +111,11 @@ pub struct FullOutputParams {
     /// Page through the raw output (with escape sequences) instead of the clean text.
     #[serde(default)]
     pub raw: Option<bool>,
+    /// Instead of the last command's output: the clean text of everything the
+    /// session printed after this position (an `outputCursor` or `cursor`
+    /// from an earlier result), e.g. to follow a long command step by step.
+    #[serde(default)]
+    pub since: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

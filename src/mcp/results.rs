@@ -84,6 +84,10 @@ pub struct SendInputResult {
     /// What the session's strategy did on the way (hook: decision).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub recovery_steps: Vec<String>,
+    /// Position in the session's output after this result: pass it as
+    /// `since` to get_full_output to read only what came later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_cursor: Option<u64>,
     #[serde(flatten)]
     pub recovery: Recovery,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -171,6 +175,9 @@ pub struct ListConfigurationsResult {
 #[serde(rename_all = "camelCase")]
 pub struct FullOutputResult {
     pub success: bool,
+    /// With `since`: the position after this output, for the next read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<u64>,
     pub output: String,
     pub offset: usize,
     pub limit: usize,

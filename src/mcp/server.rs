@@ -207,6 +207,7 @@ impl ReplServer {
             total_length,
             restarted: outcome.restarted,
             recovery_steps: outcome.recovery.clone(),
+            output_cursor: Some(session.snapshot().output_bytes),
             ..Default::default()
         };
         match outcome.state {
@@ -798,6 +799,25 @@ impl ReplServer {
             Ok(s) => s,
             Err(r) => return *r,
         };
+        if let Some(since) = p.since {
+            let (text, cursor, lost) = s.output_since(since);
+            let offset = p.offset.unwrap_or(0);
+            let limit = p.limit.unwrap_or(40_000).max(1);
+            let (output, total, has_more) = page(&text, offset, limit);
+            return ok(&FullOutputResult {
+                success: true,
+                cursor: Some(cursor),
+                output,
+                offset,
+                limit,
+                total_length: total,
+                has_more,
+                next_offset: has_more.then_some(offset + limit),
+                error: lost.then(|| {
+                    "older output was dropped from the session's history ring".to_string()
+                }),
+            });
+        }
         let snap = s.snapshot();
         let text = match (&snap.last_command, p.raw.unwrap_or(false)) {
             (Some(c), false) => c.output.clone(),
@@ -813,6 +833,7 @@ impl ReplServer {
         let limit = p.limit.unwrap_or(40_000).max(1);
         let (output, total, has_more) = page(&text, offset, limit);
         ok(&FullOutputResult {
+            cursor: None,
             success: true,
             output,
             offset,

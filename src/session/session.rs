@@ -1243,6 +1243,15 @@ impl Session {
         }
     }
 
+    /// Clean text of the output after position `since`, the position after
+    /// it, and whether older output was already dropped from the ring.
+    pub fn output_since(&self, since: u64) -> (String, u64, bool) {
+        let inner = lock(&self.inner);
+        let end = inner.ring.end();
+        let (raw, lost) = inner.ring.slice(since, end);
+        (super::clean::render(&raw), end, lost)
+    }
+
     /// Clean text of the last `bytes` of output.
     pub fn recent_output(&self, bytes: usize) -> String {
         let inner = lock(&self.inner);
