@@ -58,16 +58,7 @@ async fn repeated_crashes_end_in_failure_after_the_cap() {
         r["recoverySteps"].to_string().contains("mark failed"),
         "{r}"
     );
-    let (r, err) = call(
-        c,
-        "send_input_to_session",
-        json!({"sessionId": id, "input": "1"}),
-    )
-    .await;
-    assert!(
-        err && r["error"].as_str().unwrap().contains("giving up"),
-        "{r}"
-    );
+    assert_input_refused(c, &id, "giving up").await;
 }
 
 #[tokio::test]

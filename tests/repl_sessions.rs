@@ -212,16 +212,7 @@ async fn a_crash_is_reported_and_input_after_it_refused() {
         "{r:#}"
     );
     assert_eq!(r["canContinue"], false);
-    let (r, err) = call(
-        c,
-        "send_input_to_session",
-        json!({"sessionId": id, "input": "1"}),
-    )
-    .await;
-    assert!(
-        err && r["error"].as_str().unwrap().contains("exited"),
-        "{r}"
-    );
+    assert_input_refused(c, &id, "exited").await;
 }
 
 #[tokio::test]
@@ -315,16 +306,7 @@ async fn mark_failed_keeps_the_transcript_and_refuses_input() {
     )
     .await;
     assert!(!err && r["state"] == "failed", "{r}");
-    let (r, err) = call(
-        c,
-        "send_input_to_session",
-        json!({"sessionId": id, "input": "1"}),
-    )
-    .await;
-    assert!(
-        err && r["error"].as_str().unwrap().contains("wedged"),
-        "{r}"
-    );
+    assert_input_refused(c, &id, "wedged").await;
     let (r, _) = call(c, "get_full_output", json!({"sessionId": id})).await;
     assert_eq!(r["output"], "before");
     let (d, _) = call(c, "get_session_details", json!({"sessionId": id})).await;

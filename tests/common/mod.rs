@@ -137,6 +137,21 @@ pub async fn eval_opts(client: &Client, id: &str, input: &str, options: Value) -
     .0
 }
 
+/// Input to session `id` is refused, with an error that mentions `why`.
+pub async fn assert_input_refused(client: &Client, id: &str, why: &str) {
+    let (r, err) = call(
+        client,
+        "send_input_to_session",
+        json!({ "sessionId": id, "input": "1" }),
+    )
+    .await;
+    let error = r["error"].as_str().unwrap_or_default();
+    assert!(
+        err && error.contains(why),
+        "expected a refusal mentioning {why:?}: {r}"
+    );
+}
+
 pub fn have(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
