@@ -257,3 +257,42 @@ fn a_policy_file_with_a_mistake_stops_the_server_naming_the_line() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn approval_through_input_required_on_2026_07_28() {
+    use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+    let path = policy_file("[tools.create_session]\naction = \"require_approval\"\n");
+    for answer in [true, false] {
+        let cfg = scratch("approve26");
+        let transport = rmcp::transport::TokioChildProcess::new(
+            rmcp::transport::ConfigureCommandExt::configure(
+                tokio::process::Command::new(bin()),
+                |cmd| {
+                    cmd.args(["--no-web-ui", "--policy", path.to_str().unwrap()])
+                        .env("XDG_CONFIG_HOME", &cfg)
+                        .env("XDG_STATE_HOME", cfg.join("state"))
+                        .env("REPL_MCP_LOG", "warn");
+                },
+            ),
+        )
+        .unwrap();
+        let client = Approver { answer }
+            .serve_with_lifecycle(
+                transport,
+                ClientLifecycleMode::Discover {
+                    preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+                },
+            )
+            .await
+            .unwrap();
+        let mut args = serde_json::Map::new();
+        args.insert("presetConfig".into(), json!("python"));
+        let r = client
+            .call_tool(
+                rmcp::model::CallToolRequestParams::new("create_session").with_arguments(args),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.is_error != Some(true), answer, "{r:?}");
+    }
+}

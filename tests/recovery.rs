@@ -264,3 +264,69 @@ async fn the_client_answers_through_elicitation_and_sees_progress() {
         "a wait over a second sends progress"
     );
 }
+
+#[tokio::test]
+async fn on_2026_07_28_the_question_comes_back_as_input_required() {
+    use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+    let cfg = scratch("mrtr");
+    let transport =
+        rmcp::transport::TokioChildProcess::new(rmcp::transport::ConfigureCommandExt::configure(
+            tokio::process::Command::new(bin()),
+            |cmd| {
+                cmd.args(["--no-web-ui"])
+                    .env("XDG_CONFIG_HOME", &cfg)
+                    .env("XDG_STATE_HOME", cfg.join("state"))
+                    .env("REPL_MCP_LOG", "warn");
+            },
+        ))
+        .unwrap();
+    let handler = Helpful::default();
+    let client = handler
+        .clone()
+        .serve_with_lifecycle(
+            transport,
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        )
+        .await
+        .unwrap();
+    let tool = |name: &str, args: serde_json::Value| {
+        let serde_json::Value::Object(args) = args else {
+            unreachable!()
+        };
+        CallToolRequestParams::new(name.to_string()).with_arguments(args)
+    };
+    let r = client
+        .call_tool(tool("create_session", json!({"presetConfig": "bash"})))
+        .await
+        .unwrap();
+    let id = r.structured_content.unwrap()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = client
+        .call_tool(tool(
+            "send_input_to_session",
+            json!({"sessionId": id, "input": "sleep 100", "options": {"wait_for_prompt": true, "timeout": 1000}}),
+        ))
+        .await
+        .unwrap();
+    let r = r.structured_content.unwrap();
+    // The question went out as an input-required round; the answer (Ctrl-C)
+    // came back on the retry and was carried out: one sleep, interrupted.
+    assert_eq!(
+        (r["state"].as_str(), r["exitCode"].as_i64()),
+        (Some("ready"), Some(130)),
+        "{r:#}"
+    );
+    assert_eq!(handler.asked.lock().unwrap().len(), 1);
+    let r = client
+        .call_tool(tool(
+            "send_input_to_session",
+            json!({"sessionId": id, "input": "echo once", "options": {"wait_for_prompt": true}}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.structured_content.unwrap()["output"], "once");
+}

@@ -4,7 +4,10 @@
 use std::time::{Duration, Instant};
 
 use rmcp::RoleServer;
-use rmcp::model::ProgressNotificationParam;
+use rmcp::model::{
+    ElicitRequest, ElicitRequestParams, ElicitationSchema, InputRequest, InputRequests,
+    InputRequiredResult, ProgressNotificationParam, ProtocolVersion,
+};
 use rmcp::service::RequestContext;
 
 use crate::session::{Actor, Outcome, SendOptions, Session, SessionState};
@@ -67,10 +70,11 @@ pub async fn elicit_answer(context: &RequestContext<RoleServer>, question: &str)
     if !supports {
         return None;
     }
-    let prompt = format!(
-        "{question}\n\nAnswer with READY:<prompt> (the session is at that prompt), SEND:<text> (type it; \\n is Enter, \\x03 is Ctrl-C), WAIT:<seconds>, or FAILED:<reason>."
-    );
-    match context.peer.elicit::<RecoveryAnswer>(prompt).await {
+    match context
+        .peer
+        .elicit::<RecoveryAnswer>(question_text(question))
+        .await
+    {
         Ok(Some(a)) => Some(a.answer),
         Ok(None) => None,
         Err(e) => {
@@ -78,6 +82,67 @@ pub async fn elicit_answer(context: &RequestContext<RoleServer>, question: &str)
             None
         }
     }
+}
+
+const ANSWER_KEY: &str = "answer";
+const STATE_PREFIX: &str = "recovery:";
+
+fn question_text(question: &str) -> String {
+    format!(
+        "{question}\n\nAnswer with READY:<prompt> (the session is at that prompt), SEND:<text> (type it; \\n is Enter, \\x03 is Ctrl-C), WAIT:<seconds>, or FAILED:<reason>."
+    )
+}
+
+/// On 2026-07-28 a question goes back as an input-required result, if the
+/// client can answer elicitations: it answers and retries the same call.
+pub fn input_required(
+    context: &RequestContext<RoleServer>,
+    session_id: &str,
+    question: &str,
+) -> Option<InputRequiredResult> {
+    let modern = context
+        .protocol_version()
+        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+    let can_answer = context
+        .client_capabilities()
+        .is_some_and(|c| c.elicitation.is_some());
+    if !modern || !can_answer {
+        return None;
+    }
+    let schema = ElicitationSchema::from_type::<RecoveryAnswer>().ok()?;
+    let request = ElicitRequest::new(ElicitRequestParams::FormElicitationParams {
+        meta: None,
+        message: question_text(question),
+        requested_schema: schema,
+    });
+    let mut requests = InputRequests::new();
+    requests.insert(ANSWER_KEY.to_string(), InputRequest::Elicitation(request));
+    Some(InputRequiredResult::new(
+        Some(requests),
+        Some(format!("{STATE_PREFIX}{session_id}")),
+    ))
+}
+
+/// The answer carried by a retried call (2026-07-28), if this call is one:
+/// `requestState` names our session and the client accepted the question.
+pub fn retried_answer(
+    state: Option<&str>,
+    responses: Option<&rmcp::model::InputResponses>,
+    session_id: &str,
+) -> Option<String> {
+    let sid = state?.strip_prefix(STATE_PREFIX)?;
+    if sid != session_id {
+        return None;
+    }
+    let response = responses?.get(ANSWER_KEY)?;
+    if response.get("action").and_then(|a| a.as_str()) != Some("accept") {
+        return Some("WAIT:0".to_string());
+    }
+    response
+        .get("content")?
+        .get(ANSWER_KEY)?
+        .as_str()
+        .map(str::to_string)
 }
 
 /// Turn `\n`, `\r`, `\t`, `\xNN` and `\\` in an answer into the characters.

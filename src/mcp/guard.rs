@@ -6,7 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rmcp::RoleServer;
-use rmcp::model::CallToolResult;
+use rmcp::model::{
+    CallToolResult, ElicitRequest, ElicitRequestParams, ElicitationSchema, InputRequest,
+    InputRequests, InputRequiredResult, ProtocolVersion,
+};
 use rmcp::service::{ElicitationError, RequestContext};
 use serde_json::{Value, json};
 
@@ -34,11 +37,70 @@ pub enum Admission {
     Go {
         decision: Decision,
     },
+    /// 2026-07-28: ask the person through an input-required round; the
+    /// client retries the call with the answer.
+    Ask(Box<InputRequiredResult>),
     Refused {
         result: Box<CallToolResult>,
         decision: Decision,
         verdict: Verdict,
     },
+}
+
+const APPROVAL_KEY: &str = "approve";
+const APPROVAL_STATE: &str = "approval:";
+
+/// On 2026-07-28, with a client that can answer: the approval question as an
+/// input-required round.
+fn approval_round(
+    context: &RequestContext<RoleServer>,
+    tool: &str,
+    prompt: &str,
+) -> Option<InputRequiredResult> {
+    let modern = context
+        .protocol_version()
+        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+    let can_answer = context
+        .client_capabilities()
+        .is_some_and(|c| c.elicitation.is_some());
+    if !modern || !can_answer {
+        return None;
+    }
+    let schema = ElicitationSchema::from_type::<Approval>().ok()?;
+    let mut requests = InputRequests::new();
+    requests.insert(
+        APPROVAL_KEY.to_string(),
+        InputRequest::Elicitation(ElicitRequest::new(
+            ElicitRequestParams::FormElicitationParams {
+                meta: None,
+                message: prompt.to_string(),
+                requested_schema: schema,
+            },
+        )),
+    );
+    Some(InputRequiredResult::new(
+        Some(requests),
+        Some(format!("{APPROVAL_STATE}{tool}")),
+    ))
+}
+
+/// The person's answer carried by a retried call, if this call is one.
+pub fn approval_answer(
+    tool: &str,
+    state: Option<&str>,
+    responses: Option<&rmcp::model::InputResponses>,
+) -> Option<bool> {
+    if state?.strip_prefix(APPROVAL_STATE)? != tool {
+        return None;
+    }
+    let response = responses?.get(APPROVAL_KEY)?;
+    let accepted = response.get("action").and_then(Value::as_str) == Some("accept");
+    let approve = response
+        .get("content")
+        .and_then(|c| c.get(APPROVAL_KEY))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Some(accepted && approve)
 }
 
 fn refusal(verdict: &Verdict, message: String) -> CallToolResult {
@@ -78,6 +140,7 @@ impl Guard {
         args: &Value,
         live_sessions: usize,
         context: &RequestContext<RoleServer>,
+        answered: Option<bool>,
     ) -> Admission {
         let mut facts = CallFacts::new(connection, tool).arguments(args);
         if let Some(id) = args.get("sessionId").and_then(Value::as_str) {
@@ -95,7 +158,23 @@ impl Guard {
             Verdict::Allow => Admission::Go {
                 decision: Decision::Allow,
             },
+            Verdict::RequireApproval { .. } if answered.is_some() => {
+                if answered == Some(true) {
+                    Admission::Go {
+                        decision: Decision::Approved,
+                    }
+                } else {
+                    Admission::Refused {
+                        result: Box::new(refusal(&verdict, verdict.declined_message())),
+                        decision: Decision::Declined,
+                        verdict,
+                    }
+                }
+            }
             Verdict::RequireApproval { ref prompt, .. } => {
+                if let Some(ask) = approval_round(context, tool, prompt) {
+                    return Admission::Ask(Box::new(ask));
+                }
                 match context.peer.elicit::<Approval>(prompt.clone()).await {
                     Ok(Some(Approval { approve: true })) => Admission::Go {
                         decision: Decision::Approved,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rmcp::handler::server::common::schema_for_output;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::handler::server::tool::{InputResponses, RequestState, ToolCallContext};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ServerCapabilities,
@@ -17,9 +17,9 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, tool, tool_handler,
 use serde::Serialize;
 use serde_json::json;
 
-use super::ask::{Progress, apply_answer, elicit_answer};
+use super::ask::{Progress, apply_answer, elicit_answer, input_required, retried_answer};
 use super::bound::{head_tail, page};
-use super::guard::{Admission, Guard};
+use super::guard::{Admission, Guard, approval_answer};
 use super::params::*;
 use super::results::*;
 use crate::policy::rfc3339;
@@ -92,6 +92,18 @@ fn fail<T: Serialize>(value: &T) -> Result<CallToolResult, McpError> {
     let v =
         serde_json::to_value(value).map_err(|e| McpError::internal_error(e.to_string(), None))?;
     Ok(CallToolResult::structured_error(v))
+}
+
+/// The question an outcome leaves open: the strategy's, or the generic one
+/// of a command that outlived its timeout.
+fn open_question(outcome: &Outcome) -> Option<String> {
+    match &outcome.question {
+        Some(q) => Some(q.text.clone()),
+        None if outcome.timed_out && outcome.state == SessionState::Busy => Some(
+            "The command did not finish in time. Wait longer, interrupt it, or name the prompt to expect?".to_string(),
+        ),
+        None => None,
+    }
 }
 
 /// A result shape that can carry "this call failed: <why>".
@@ -302,12 +314,8 @@ impl ReplServer {
         context: &RequestContext<RoleServer>,
     ) -> Outcome {
         for _ in 0..3 {
-            let question = match &outcome.question {
-                Some(q) => q.text.clone(),
-                None if outcome.timed_out && outcome.state == SessionState::Busy => {
-                    "The command did not finish in time. Wait longer, interrupt it, or name the prompt to expect?".to_string()
-                }
-                None => break,
+            let Some(question) = open_question(&outcome) else {
+                break;
             };
             let Some(answer) = elicit_answer(context, &question).await else {
                 break;
@@ -440,10 +448,12 @@ impl ReplServer {
         &self,
         Parameters(p): Parameters<SendInputParams>,
         context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, McpError> {
+        RequestState(state): RequestState,
+        InputResponses(responses): InputResponses,
+    ) -> Result<CallToolResponse, McpError> {
         let session = match self.session_or::<SendInputResult>(&p.session_id) {
             Ok(s) => s,
-            Err(r) => return *r,
+            Err(r) => return (*r).map(Into::into),
         };
         let o = p.options.unwrap_or_default();
         let opts = SendOptions {
@@ -461,29 +471,45 @@ impl ReplServer {
             actor: Actor::Agent,
         };
         let progress = Progress::start(&context, "waiting for the prompt".into());
-        let sent = session.send_input(&p.input, &opts).await;
-        let sent = match sent {
-            Ok(o) => Ok(self
-                .resolve_with_client(&session, o, opts.timeout, &context)
-                .await),
-            Err(e) => Err(e),
+        // A retried call (2026-07-28) carries the answer to our question: the
+        // input was typed in the first round, so only the answer is applied.
+        let retried = retried_answer(state.as_deref(), responses.as_ref(), &p.session_id);
+        let sent = match retried {
+            Some(answer) => {
+                session.note(format!("recovery: the client answered {answer:?}"));
+                apply_answer(&session, &answer, opts.timeout)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            None => match session.send_input(&p.input, &opts).await {
+                Ok(o) => Ok(self
+                    .resolve_with_client(&session, o, opts.timeout, &context)
+                    .await),
+                Err(e) => Err(e.to_string()),
+            },
         };
         drop(progress);
         match sent {
             Ok(outcome) => {
+                if let Some(question) = open_question(&outcome)
+                    && let Some(ask) = input_required(&context, &p.session_id, &question)
+                {
+                    return Ok(ask.into());
+                }
                 let (r, is_error) = self.outcome_result(&session, outcome);
-                if is_error { fail(&r) } else { ok(&r) }
+                if is_error { fail(&r) } else { ok(&r) }.map(Into::into)
             }
             Err(e) => fail(&SendInputResult {
                 success: false,
-                error: Some(e.to_string()),
+                error: Some(e),
                 state: session.state().as_str().to_string(),
                 recovery: Recovery {
                     can_continue: Some(false),
                     ..Default::default()
                 },
                 ..Default::default()
-            }),
+            })
+            .map(Into::into),
         }
     }
 
@@ -891,6 +917,11 @@ impl ServerHandler for ReplServer {
             return self.tool_router.call(tcc).await;
         }
         let args = serde_json::Value::Object(request.arguments.clone().unwrap_or_default());
+        let answered = approval_answer(
+            &tool,
+            request.request_state.as_deref(),
+            request.input_responses.as_ref(),
+        );
         let admission = self
             .guard
             .admit(
@@ -899,9 +930,11 @@ impl ServerHandler for ReplServer {
                 &args,
                 self.manager.count(),
                 &context,
+                answered,
             )
             .await;
         match admission {
+            Admission::Ask(ask) => Ok((*ask).into()),
             Admission::Refused {
                 result,
                 decision,
