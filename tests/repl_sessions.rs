@@ -318,3 +318,39 @@ async fn mark_failed_keeps_the_transcript_and_refuses_input() {
         (Some("failed"), Some("error"))
     );
 }
+
+/// One evaluation in every other preset whose program is installed (CI
+/// installs ruby, pry, zsh and lua; the rest come with the machine).
+#[tokio::test]
+async fn the_other_presets_evaluate_cleanly() {
+    let cases = [
+        ("irb", "irb", "[1, 2, 3].sum * 7", "=> 42"),
+        ("pry", "pry", "[1, 2, 3].sum * 7", "=> 42"),
+        ("ipython", "ipython", "6 * 7", "Out[1]: 42"),
+        ("lua", "lua", "print(6 * 7)", "42"),
+        ("perl", "perl", "p 6 * 7", "42"),
+        ("tclsh", "tclsh", "expr {6 * 7}", "42"),
+        ("gdb", "gdb", "print 6 * 7", "$1 = 42"),
+        ("sh", "sh", "echo $((6 * 7))", "42"),
+    ];
+    let s = start().await;
+    let mut ran = 0;
+    for (preset, program, input, expected) in cases {
+        if !have(program) {
+            eprintln!("{program} not installed; {preset} skipped");
+            continue;
+        }
+        let id = create(&s.client, preset).await;
+        let r = eval(&s.client, &id, input).await;
+        assert_eq!(
+            (r["output"].as_str(), r["state"].as_str()),
+            (Some(expected), Some("ready")),
+            "{preset}: {r:#}"
+        );
+        ran += 1;
+    }
+    assert!(
+        ran >= 4,
+        "most of these REPLs come with the machine or with CI"
+    );
+}

@@ -86,7 +86,8 @@ pub fn strip_echo_and_prompt(clean: &str, input: &str, matcher: &PromptMatcher) 
             break;
         }
     }
-    clean[start..end].to_string()
+    // Blank lines between the output and the prompt are not output.
+    clean[start..end].trim_end_matches('\n').to_string()
 }
 
 #[cfg(test)]
