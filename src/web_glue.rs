@@ -21,7 +21,7 @@ impl ManagerBackend {
 }
 
 fn info(s: &crate::session::Session) -> WebSessionInfo {
-    let snap = s.snapshot();
+    let snap = s.status();
     WebSessionInfo {
         id: s.info.id.clone(),
         display_name: s.info.display_name.clone(),

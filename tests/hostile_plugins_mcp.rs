@@ -69,18 +69,7 @@ async fn hostile_plugins_never_take_a_session_or_the_server_down() {
         },
     );
     let cfg = config.clone();
-    let transport =
-        rmcp::transport::TokioChildProcess::new(rmcp::transport::ConfigureCommandExt::configure(
-            tokio::process::Command::new(bin()),
-            |cmd| {
-                cmd.arg("--no-web-ui")
-                    .env("XDG_CONFIG_HOME", &cfg)
-                    .env("XDG_STATE_HOME", cfg.join("state"))
-                    .env("XDG_CACHE_HOME", cfg.join("cache"))
-                    .env("REPL_MCP_LOG", "error");
-            },
-        ))
-        .unwrap();
+    let transport = server_transport(&cfg, &[]);
     let client = ().serve(transport).await.unwrap();
     let call = |tool: &'static str, args: serde_json::Value| {
         let client = &client;

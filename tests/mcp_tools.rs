@@ -177,14 +177,7 @@ async fn user_and_project_presets_override_builtin_ones() {
         "name = \"broken\"\ncommand = 5\n",
     )
     .unwrap();
-    let transport =
-        rmcp::transport::TokioChildProcess::new(rmcp::transport::ConfigureCommandExt::configure(
-            tokio::process::Command::new(bin()),
-            |cmd| {
-                cmd.arg("--no-web-ui").env("XDG_CONFIG_HOME", &cfg);
-            },
-        ))
-        .unwrap();
+    let transport = server_transport(&cfg, &[]);
     let client = rmcp::ServiceExt::serve((), transport).await.unwrap();
     let (r, _) = call_unit(&client, "list_repl_configurations", json!({})).await;
     let py = r["configurations"]

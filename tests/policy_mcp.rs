@@ -186,17 +186,7 @@ async fn approval_through_elicitation() {
     let path = policy_file("[tools.create_session]\naction = \"require_approval\"\n");
     for answer in [true, false] {
         let cfg = scratch("approve");
-        let transport = rmcp::transport::TokioChildProcess::new(
-            rmcp::transport::ConfigureCommandExt::configure(
-                tokio::process::Command::new(bin()),
-                |cmd| {
-                    cmd.args(["--no-web-ui", "--policy", path.to_str().unwrap()])
-                        .env("XDG_CONFIG_HOME", &cfg)
-                        .env("XDG_STATE_HOME", cfg.join("state"));
-                },
-            ),
-        )
-        .unwrap();
+        let transport = server_transport(&cfg, &["--policy", path.to_str().unwrap()]);
         let client = Approver { answer }.serve(transport).await.unwrap();
         let mut args = serde_json::Map::new();
         args.insert("presetConfig".into(), json!("python"));
@@ -264,18 +254,7 @@ async fn approval_through_input_required_on_2026_07_28() {
     let path = policy_file("[tools.create_session]\naction = \"require_approval\"\n");
     for answer in [true, false] {
         let cfg = scratch("approve26");
-        let transport = rmcp::transport::TokioChildProcess::new(
-            rmcp::transport::ConfigureCommandExt::configure(
-                tokio::process::Command::new(bin()),
-                |cmd| {
-                    cmd.args(["--no-web-ui", "--policy", path.to_str().unwrap()])
-                        .env("XDG_CONFIG_HOME", &cfg)
-                        .env("XDG_STATE_HOME", cfg.join("state"))
-                        .env("REPL_MCP_LOG", "warn");
-                },
-            ),
-        )
-        .unwrap();
+        let transport = server_transport(&cfg, &["--policy", path.to_str().unwrap()]);
         let client = Approver { answer }
             .serve_with_lifecycle(
                 transport,

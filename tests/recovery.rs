@@ -212,16 +212,7 @@ impl ClientHandler for Helpful {
 #[tokio::test]
 async fn the_client_answers_through_elicitation_and_sees_progress() {
     let cfg = scratch("elicit");
-    let transport =
-        rmcp::transport::TokioChildProcess::new(rmcp::transport::ConfigureCommandExt::configure(
-            tokio::process::Command::new(bin()),
-            |cmd| {
-                cmd.args(["--no-web-ui"])
-                    .env("XDG_CONFIG_HOME", &cfg)
-                    .env("XDG_STATE_HOME", cfg.join("state"));
-            },
-        ))
-        .unwrap();
+    let transport = server_transport(&cfg, &[]);
     let handler = Helpful::default();
     let client = handler.clone().serve(transport).await.unwrap();
     let tool = |name: &str, args: serde_json::Value| {
@@ -269,17 +260,7 @@ async fn the_client_answers_through_elicitation_and_sees_progress() {
 async fn on_2026_07_28_the_question_comes_back_as_input_required() {
     use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
     let cfg = scratch("mrtr");
-    let transport =
-        rmcp::transport::TokioChildProcess::new(rmcp::transport::ConfigureCommandExt::configure(
-            tokio::process::Command::new(bin()),
-            |cmd| {
-                cmd.args(["--no-web-ui"])
-                    .env("XDG_CONFIG_HOME", &cfg)
-                    .env("XDG_STATE_HOME", cfg.join("state"))
-                    .env("REPL_MCP_LOG", "warn");
-            },
-        ))
-        .unwrap();
+    let transport = server_transport(&cfg, &[]);
     let handler = Helpful::default();
     let client = handler
         .clone()

@@ -8,7 +8,8 @@ use rmcp::model::{
     ElicitRequest, ElicitRequestParams, ElicitationSchema, InputRequest, InputRequests,
     InputRequiredResult, ProgressNotificationParam, ProtocolVersion,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{ElicitationSafe, RequestContext};
+use serde_json::Value;
 
 use crate::session::{Actor, Outcome, SendOptions, Session, SessionState};
 
@@ -93,12 +94,14 @@ fn question_text(question: &str) -> String {
     )
 }
 
-/// On 2026-07-28 a question goes back as an input-required result, if the
-/// client can answer elicitations: it answers and retries the same call.
-pub fn input_required(
+/// On 2026-07-28, with a client that answers elicitations: ask for form `T`
+/// under `key` in an input-required round. The client answers and retries
+/// the same call, echoing `state`.
+pub fn form_round<T: ElicitationSafe>(
     context: &RequestContext<RoleServer>,
-    session_id: &str,
-    question: &str,
+    key: &str,
+    message: String,
+    state: String,
 ) -> Option<InputRequiredResult> {
     let modern = context
         .protocol_version()
@@ -109,18 +112,45 @@ pub fn input_required(
     if !modern || !can_answer {
         return None;
     }
-    let schema = ElicitationSchema::from_type::<RecoveryAnswer>().ok()?;
+    let schema = ElicitationSchema::from_type::<T>().ok()?;
     let request = ElicitRequest::new(ElicitRequestParams::FormElicitationParams {
         meta: None,
-        message: question_text(question),
+        message,
         requested_schema: schema,
     });
     let mut requests = InputRequests::new();
-    requests.insert(ANSWER_KEY.to_string(), InputRequest::Elicitation(request));
-    Some(InputRequiredResult::new(
-        Some(requests),
-        Some(format!("{STATE_PREFIX}{session_id}")),
-    ))
+    requests.insert(key.to_string(), InputRequest::Elicitation(request));
+    Some(InputRequiredResult::new(Some(requests), Some(state)))
+}
+
+/// If this call retries the round `state` (asked under `key`): whether the
+/// client accepted the form, and the form's content.
+pub fn round_answer<'a>(
+    echoed: Option<&str>,
+    responses: Option<&'a rmcp::model::InputResponses>,
+    state: &str,
+    key: &str,
+) -> Option<(bool, Option<&'a Value>)> {
+    if echoed? != state {
+        return None;
+    }
+    let response = responses?.get(key)?;
+    let accepted = response.get("action").and_then(Value::as_str) == Some("accept");
+    Some((accepted, response.get("content")))
+}
+
+/// A recovery question as an input-required round (see [`form_round`]).
+pub fn input_required(
+    context: &RequestContext<RoleServer>,
+    session_id: &str,
+    question: &str,
+) -> Option<InputRequiredResult> {
+    form_round::<RecoveryAnswer>(
+        context,
+        ANSWER_KEY,
+        question_text(question),
+        format!("{STATE_PREFIX}{session_id}"),
+    )
 }
 
 /// The answer carried by a retried call (2026-07-28), if this call is one:
@@ -130,19 +160,12 @@ pub fn retried_answer(
     responses: Option<&rmcp::model::InputResponses>,
     session_id: &str,
 ) -> Option<String> {
-    let sid = state?.strip_prefix(STATE_PREFIX)?;
-    if sid != session_id {
-        return None;
-    }
-    let response = responses?.get(ANSWER_KEY)?;
-    if response.get("action").and_then(|a| a.as_str()) != Some("accept") {
+    let round = format!("{STATE_PREFIX}{session_id}");
+    let (accepted, content) = round_answer(state, responses, &round, ANSWER_KEY)?;
+    if !accepted {
         return Some("WAIT:0".to_string());
     }
-    response
-        .get("content")?
-        .get(ANSWER_KEY)?
-        .as_str()
-        .map(str::to_string)
+    content?.get(ANSWER_KEY)?.as_str().map(str::to_string)
 }
 
 /// Turn `\n`, `\r`, `\t`, `\xNN` and `\\` in an answer into the characters.

@@ -6,13 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rmcp::RoleServer;
-use rmcp::model::{
-    CallToolResult, ElicitRequest, ElicitRequestParams, ElicitationSchema, InputRequest,
-    InputRequests, InputRequiredResult, ProtocolVersion,
-};
+use rmcp::model::{CallToolResult, InputRequiredResult};
 use rmcp::service::{ElicitationError, RequestContext};
 use serde_json::{Value, json};
 
+use super::ask::{form_round, round_answer};
 use crate::policy::{AuditEntry, AuditLog, CallFacts, Decision, PendingLine, Policy, Verdict};
 
 /// A yes/no a person gives through MCP elicitation.
@@ -50,38 +48,18 @@ pub enum Admission {
 const APPROVAL_KEY: &str = "approve";
 const APPROVAL_STATE: &str = "approval:";
 
-/// On 2026-07-28, with a client that can answer: the approval question as an
-/// input-required round.
+/// The approval question as an input-required round (2026-07-28).
 fn approval_round(
     context: &RequestContext<RoleServer>,
     tool: &str,
     prompt: &str,
 ) -> Option<InputRequiredResult> {
-    let modern = context
-        .protocol_version()
-        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
-    let can_answer = context
-        .client_capabilities()
-        .is_some_and(|c| c.elicitation.is_some());
-    if !modern || !can_answer {
-        return None;
-    }
-    let schema = ElicitationSchema::from_type::<Approval>().ok()?;
-    let mut requests = InputRequests::new();
-    requests.insert(
-        APPROVAL_KEY.to_string(),
-        InputRequest::Elicitation(ElicitRequest::new(
-            ElicitRequestParams::FormElicitationParams {
-                meta: None,
-                message: prompt.to_string(),
-                requested_schema: schema,
-            },
-        )),
-    );
-    Some(InputRequiredResult::new(
-        Some(requests),
-        Some(format!("{APPROVAL_STATE}{tool}")),
-    ))
+    form_round::<Approval>(
+        context,
+        APPROVAL_KEY,
+        prompt.to_string(),
+        format!("{APPROVAL_STATE}{tool}"),
+    )
 }
 
 /// The person's answer carried by a retried call, if this call is one.
@@ -90,13 +68,9 @@ pub fn approval_answer(
     state: Option<&str>,
     responses: Option<&rmcp::model::InputResponses>,
 ) -> Option<bool> {
-    if state?.strip_prefix(APPROVAL_STATE)? != tool {
-        return None;
-    }
-    let response = responses?.get(APPROVAL_KEY)?;
-    let accepted = response.get("action").and_then(Value::as_str) == Some("accept");
-    let approve = response
-        .get("content")
+    let round = format!("{APPROVAL_STATE}{tool}");
+    let (accepted, content) = round_answer(state, responses, &round, APPROVAL_KEY)?;
+    let approve = content
         .and_then(|c| c.get(APPROVAL_KEY))
         .and_then(Value::as_bool)
         .unwrap_or(false);

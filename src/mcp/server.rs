@@ -99,7 +99,7 @@ fn fail<T: Serialize>(value: &T) -> Result<CallToolResult, McpError> {
 fn open_question(outcome: &Outcome) -> Option<String> {
     match &outcome.question {
         Some(q) => Some(q.text.clone()),
-        None if outcome.timed_out && outcome.state == SessionState::Busy => Some(
+        None if outcome.timed_out() && outcome.state == SessionState::Busy => Some(
             "The command did not finish in time. Wait longer, interrupt it, or name the prompt to expect?".to_string(),
         ),
         None => None,
@@ -219,7 +219,7 @@ impl ReplServer {
             total_length,
             restarted: outcome.restarted,
             recovery_steps: outcome.recovery.clone(),
-            output_cursor: Some(session.snapshot().output_bytes),
+            output_cursor: Some(session.status().output_bytes),
             ..Default::default()
         };
         match outcome.state {
@@ -260,7 +260,7 @@ impl ReplServer {
                     context: Some(recovery_context(session, &outcome)),
                 };
             }
-            _ if outcome.timed_out => {
+            _ if outcome.timed_out() => {
                 r.success = false;
                 r.pending = outcome.state == SessionState::Busy;
                 r.error = Some(format!(
@@ -340,7 +340,7 @@ impl ReplServer {
     }
 
     fn summary(&self, s: &Session) -> SessionSummary {
-        let snap = s.snapshot();
+        let snap = s.status();
         SessionSummary {
             id: s.info.id.clone(),
             name: s.info.display_name.clone(),
@@ -351,7 +351,7 @@ impl ReplServer {
             state: snap.state.as_str().to_string(),
             created_at: rfc3339(s.info.created_at),
             last_activity: rfc3339(snap.last_activity),
-            history_count: snap.history.len(),
+            history_count: snap.history_len,
             pid: s.pid(),
             web_url: self.web_url(s.id()),
         }
@@ -434,7 +434,7 @@ impl ReplServer {
             }
         }
         if p.debug.unwrap_or(false) || !created.ready {
-            r.debug_logs = Some(session.snapshot().log);
+            r.debug_logs = Some(session.log_lines());
         }
         if created.ready { ok(&r) } else { fail(&r) }
     }
@@ -845,14 +845,13 @@ impl ReplServer {
             });
         }
         let snap = s.snapshot();
-        let text = match (&snap.last_command, p.raw.unwrap_or(false)) {
-            (Some(c), false) => c.output.clone(),
-            (Some(_), true) | (None, _) => {
-                let bytes = snap.last_command.as_ref().map_or(snap.output_bytes, |c| {
-                    usize::try_from(snap.output_bytes - c.start).unwrap_or(usize::MAX) as u64
-                });
-                String::from_utf8_lossy(&s.raw_tail(usize::try_from(bytes).unwrap_or(usize::MAX)))
-                    .into_owned()
+        let text = match (snap.last_command, p.raw.unwrap_or(false)) {
+            (Some(c), false) => c.output,
+            // Raw: what the terminal received since the last command began
+            // (everything, before the first one).
+            (last, _) => {
+                let (raw, _) = s.raw_since(last.map_or(0, |c| c.start));
+                String::from_utf8_lossy(&raw).into_owned()
             }
         };
         let offset = p.offset.unwrap_or(0);
@@ -883,7 +882,7 @@ impl ReplServer {
         match self.manager.get(&p.session_id) {
             Ok(s) => {
                 let full = p.full_text.unwrap_or(false);
-                let snap = s.snapshot();
+                let snap = s.status();
                 ok(&CleanTextResult {
                     success: true,
                     text: s.screen_text(full),

@@ -246,7 +246,7 @@ impl SessionManager {
                 .recover(startup, respawn.startup_timeout, true)
                 .await;
             let settled =
-                startup.state.is_prompt() && startup.question.is_none() && !startup.timed_out;
+                startup.state.is_prompt() && startup.question.is_none() && !startup.timed_out();
             if settled {
                 error = None;
             } else if let Some(reason) = startup

@@ -27,7 +27,7 @@ pub use reaper::{Reaper, run_watchdog};
 pub use recovery::Question;
 pub use session::{
     CommandRecord, DEFAULT_SETTLE, HistoryEntry, Outcome, Respawn, SendOptions, Session,
-    SessionEvent, SessionInfo, SessionSnapshot, unix_ms,
+    SessionEvent, SessionInfo, SessionSnapshot, SessionStatus, unix_ms,
 };
 pub use state::{Actor, SessionState};
 

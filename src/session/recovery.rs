@@ -36,11 +36,13 @@ impl Hook {
         match outcome.state {
             SessionState::Exited if starting => Some(Hook::StartupFailure),
             SessionState::Exited => Some(Hook::Exit),
-            SessionState::Busy | SessionState::Starting if outcome.timed_out => Some(if starting {
-                Hook::StartupFailure
-            } else {
-                Hook::Timeout
-            }),
+            SessionState::Busy | SessionState::Starting if outcome.timed_out() => {
+                Some(if starting {
+                    Hook::StartupFailure
+                } else {
+                    Hook::Timeout
+                })
+            }
             _ => None,
         }
     }
@@ -84,7 +86,7 @@ impl Session {
     ) -> Option<Decision> {
         let mut plugin: PluginSession = self.take_plugin()?;
         let facts = {
-            let snap = self.snapshot();
+            let snap = self.status();
             HookFacts {
                 preset: self.info.preset.clone(),
                 state: state_name(snap.state).to_string(),
@@ -136,11 +138,7 @@ impl Session {
             return outcome;
         }
         let began = Instant::now();
-        let last_input = self
-            .snapshot()
-            .last_command
-            .map(|c| c.input)
-            .unwrap_or_default();
+        let last_input = self.last_input();
         for _ in 0..MAX_ROUNDS {
             let Some(hook) = Hook::for_outcome(&outcome, starting) else {
                 break;
@@ -185,7 +183,7 @@ impl Session {
                     Ok(mut fresh) => {
                         // The new REPL's banner is not the command's output.
                         fresh.output.clear();
-                        fresh.restarted = Some(self.snapshot().restarts);
+                        fresh.restarted = Some(self.status().restarts);
                         fresh
                     }
                     Err(e) => {

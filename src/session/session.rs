@@ -119,7 +119,6 @@ pub struct Outcome {
     pub state: SessionState,
     /// The REPL reached a prompt (or settled) before the deadline.
     pub completed: bool,
-    pub timed_out: bool,
     pub raw: Vec<u8>,
     pub output: String,
     pub exit_code: Option<i32>,
@@ -134,6 +133,13 @@ pub struct Outcome {
     pub question: Option<super::recovery::Question>,
     /// Set when the REPL was restarted: how many restarts so far.
     pub restarted: Option<u32>,
+}
+
+impl Outcome {
+    /// The deadline passed first.
+    pub fn timed_out(&self) -> bool {
+        !self.completed
+    }
 }
 
 struct Inner {
@@ -160,7 +166,6 @@ struct Inner {
     history: VecDeque<HistoryEntry>,
     last_command: Option<CommandRecord>,
     log: VecDeque<String>,
-    pty_closed: bool,
     /// The session's strategy plugin (prompt detection, recovery), if any.
     plugin: Option<PluginSession>,
     preset: String,
@@ -193,6 +198,14 @@ impl Inner {
         true
     }
 
+    /// The REPL shows a prompt (`Ready` or `Continuation`): a wait that
+    /// began before it may end. Returns whether the state changed.
+    fn prompt_seen(&mut self, state: SessionState) -> bool {
+        self.prompt_seq += 1;
+        self.awaiting = None;
+        self.set_state(state)
+    }
+
     /// Re-derive the state after a chunk. Returns whether it changed.
     fn update_state(&mut self, new_markers: &[Marker], chunk: &[u8], more: bool) -> bool {
         if self.state.is_terminal() {
@@ -203,14 +216,11 @@ impl Inner {
             match m.kind {
                 MarkerKind::PromptStart { secondary } => self.secondary_prompt = secondary,
                 MarkerKind::PromptEnd => {
-                    self.prompt_seq += 1;
-                    self.awaiting = None;
-                    let s = if self.secondary_prompt {
+                    changed |= self.prompt_seen(if self.secondary_prompt {
                         SessionState::Continuation
                     } else {
                         SessionState::Ready
-                    };
-                    changed |= self.set_state(s);
+                    });
                 }
                 MarkerKind::CommandStart => changed |= self.set_state(SessionState::Busy),
                 MarkerKind::CommandDone { status } => self.last_status = status,
@@ -220,7 +230,8 @@ impl Inner {
             }
             self.markers.push_back(m.clone());
         }
-        if !new_markers.is_empty() || more {
+        // Shells at a prompt: only their markers change that.
+        if !new_markers.is_empty() || more || (self.marker_mode && self.state.is_prompt()) {
             return changed;
         }
         let screen = self.term.screen();
@@ -240,17 +251,13 @@ impl Inner {
             // Shells: markers decide ready/busy. The regexes only spot a
             // question (password, [y/N]) while a command runs, and prompts
             // taught with `set_session_ready` (a REPL started from the shell).
-            if self.state.is_prompt() {
-                return false;
-            }
             return match (detected, kind) {
                 (Detected::AwaitingInput, kind) => {
                     self.awaiting = kind;
                     self.set_state(SessionState::AwaitingInput)
                 }
-                (Detected::Ready, _) if self.learned_match(&line) => {
-                    self.prompt_seq += 1;
-                    self.set_state(SessionState::Ready)
+                (Detected::Ready, _) if self.matcher.matches_learned(&line) => {
+                    self.prompt_seen(SessionState::Ready)
                 }
                 _ if self.state == SessionState::AwaitingInput => {
                     self.awaiting = None;
@@ -260,16 +267,8 @@ impl Inner {
             };
         }
         match detected {
-            Detected::Ready => {
-                self.prompt_seq += 1;
-                self.awaiting = None;
-                self.set_state(SessionState::Ready)
-            }
-            Detected::Continuation => {
-                self.prompt_seq += 1;
-                self.awaiting = None;
-                self.set_state(SessionState::Continuation)
-            }
+            Detected::Ready => self.prompt_seen(SessionState::Ready),
+            Detected::Continuation => self.prompt_seen(SessionState::Continuation),
             Detected::AwaitingInput => {
                 self.awaiting = kind;
                 self.set_state(SessionState::AwaitingInput)
@@ -289,7 +288,7 @@ impl Inner {
     /// means: use the preset's regexes (no plugin, no opinion, or a plugin
     /// that failed and is now disabled for this session).
     fn plugin_detect(&mut self, line: &str, chunk: &[u8]) -> Option<(Detected, Option<String>)> {
-        if self.learned_match(line) {
+        if self.matcher.matches_learned(line) {
             return None;
         }
         let plugin = self.plugin.as_mut().filter(|p| !p.is_disabled())?;
@@ -324,10 +323,6 @@ impl Inner {
                 None
             }
         }
-    }
-
-    fn learned_match(&self, line: &str) -> bool {
-        self.matcher.matches_learned(line)
     }
 
     /// Output of the command that started at `start`, as clean text.
@@ -429,7 +424,6 @@ impl Session {
             history: VecDeque::new(),
             last_command: None,
             log: VecDeque::new(),
-            pty_closed: false,
             preset: info.preset.clone(),
             plugin,
             restarts: 0,
@@ -621,11 +615,7 @@ impl Session {
         if generation != self.current_generation() {
             return;
         }
-        {
-            let mut inner = lock(&self.inner);
-            inner.pty_closed = true;
-            inner.log("pty closed".into());
-        }
+        lock(&self.inner).log("pty closed".into());
         self.check_exit();
         self.notify();
     }
@@ -729,7 +719,7 @@ impl Session {
             restarted = o.restarted;
         }
         let mut outcome = self.send_input_locked(input, opts).await?;
-        if outcome.timed_out && opts.wait_for_prompt || outcome.state == SessionState::Exited {
+        if outcome.timed_out() && opts.wait_for_prompt || outcome.state == SessionState::Exited {
             outcome = self.recover(outcome, opts.timeout, false).await;
         }
         before.append(&mut outcome.recovery);
@@ -817,7 +807,7 @@ impl Session {
                 .await;
             completed = done != WaitEnd::Deadline;
         }
-        Ok(self.finish_command(start, started, completed, !completed))
+        Ok(self.finish_command(start, started, completed))
     }
 
     /// Wait (up to `timeout`) for the running command to reach a prompt or
@@ -834,7 +824,7 @@ impl Session {
             .as_ref()
             .map(|c| c.start)
             .unwrap_or(0);
-        self.finish_command(start, started, completed, !completed)
+        self.finish_command(start, started, completed)
     }
 
     /// Wait for the first prompt after start-up.
@@ -853,7 +843,6 @@ impl Session {
         Outcome {
             state: inner.state,
             completed,
-            timed_out: !completed,
             raw,
             output,
             exit_code: inner.exit_code,
@@ -895,7 +884,6 @@ impl Session {
                 let step = self.send_input_locked(line, &opts).await?;
                 startup.output.push_str(&step.output);
                 startup.state = step.state;
-                startup.timed_out = step.timed_out;
                 startup.completed = step.completed;
                 startup.exit_code = step.exit_code;
                 if !step.completed || !step.state.is_prompt() {
@@ -962,7 +950,6 @@ impl Session {
             inner.failure = None;
             inner.last_status = None;
             inner.secondary_prompt = false;
-            inner.pty_closed = false;
             inner.restarts += 1;
             let n = inner.restarts;
             inner.log(format!("restarted (restart {n}), pid {pid}"));
@@ -989,13 +976,7 @@ impl Session {
         Ok(outcome)
     }
 
-    fn finish_command(
-        &self,
-        start: u64,
-        started: Instant,
-        completed: bool,
-        timed_out: bool,
-    ) -> Outcome {
+    fn finish_command(&self, start: u64, started: Instant, completed: bool) -> Outcome {
         let mut inner = lock(&self.inner);
         let end = inner.ring.end();
         let input = inner
@@ -1026,7 +1007,7 @@ impl Session {
             exit_code,
             truncated_start: lost,
         });
-        if timed_out {
+        if !completed {
             inner.log(format!(
                 "wait timed out after {elapsed:?} in state {}",
                 state.as_str()
@@ -1035,7 +1016,6 @@ impl Session {
         Outcome {
             state,
             completed,
-            timed_out,
             raw,
             output,
             exit_code,
@@ -1146,9 +1126,7 @@ impl Session {
         let line = cursor_line(inner.term.screen());
         let matches = re.is_match(&line);
         if matches && !inner.state.is_terminal() {
-            inner.prompt_seq += 1;
-            inner.awaiting = None;
-            inner.set_state(SessionState::Ready);
+            inner.prompt_seen(SessionState::Ready);
             self.publish_state(&inner);
         }
         drop(inner);
@@ -1201,26 +1179,51 @@ impl Session {
         }
     }
 
-    /// Bytes that repaint the current screen in a fresh terminal, and its size.
-    pub fn screen_snapshot(&self) -> (Vec<u8>, u16, u16) {
-        let mut inner = lock(&self.inner);
-        let screen = inner.term.screen();
-        let (rows, cols) = screen.size();
-        (
-            screen.contents_formatted().into_bytes(),
-            cols.get(),
-            rows.get(),
-        )
-    }
-
-    pub fn snapshot(&self) -> SessionSnapshot {
+    /// The changing facts that are cheap to copy (no history, no output).
+    pub fn status(&self) -> SessionStatus {
         let mut inner = lock(&self.inner);
         let (cursor_row, cursor_col) = inner.term.screen().cursor_position();
+        SessionStatus {
+            state: inner.state,
+            last_actor: inner.last_actor,
+            last_activity: inner.last_activity,
+            exit_code: inner.exit_code,
+            restarts: inner.restarts,
+            history_len: inner.history.len(),
+            output_bytes: inner.ring.end(),
+            cursor_row,
+            cursor_col,
+        }
+    }
+
+    /// What the last command typed (empty before the first).
+    pub fn last_input(&self) -> String {
+        lock(&self.inner)
+            .last_command
+            .as_ref()
+            .map(|c| c.input.clone())
+            .unwrap_or_default()
+    }
+
+    /// The session's event log.
+    pub fn log_lines(&self) -> Vec<String> {
+        lock(&self.inner).log.iter().cloned().collect()
+    }
+
+    /// Everything the terminal received after position `since` (as much as
+    /// the ring still holds), and whether older bytes were already dropped.
+    pub fn raw_since(&self, since: u64) -> (Vec<u8>, bool) {
+        let inner = lock(&self.inner);
+        inner.ring.slice(since, inner.ring.end())
+    }
+
+    /// Everything, for get_session_details: history, log, last output.
+    pub fn snapshot(&self) -> SessionSnapshot {
+        let inner = lock(&self.inner);
         SessionSnapshot {
             state: inner.state,
             awaiting: inner.awaiting.clone(),
             exit_code: inner.exit_code,
-            last_status: inner.last_status,
             failure: inner.failure.clone(),
             last_actor: inner.last_actor,
             last_activity: inner.last_activity,
@@ -1228,7 +1231,6 @@ impl Session {
             last_command: inner.last_command.clone(),
             log: inner.log.iter().cloned().collect(),
             learned_patterns: inner.matcher.learned(),
-            restarts: inner.restarts,
             plugin: inner.plugin.as_ref().map(|p| {
                 let state = if p.is_disabled() {
                     "disabled"
@@ -1238,8 +1240,6 @@ impl Session {
                 format!("{} ({state})", p.plugin_id())
             }),
             output_bytes: inner.ring.end(),
-            cursor_row,
-            cursor_col,
         }
     }
 
@@ -1249,6 +1249,7 @@ impl Session {
         let inner = lock(&self.inner);
         let end = inner.ring.end();
         let (raw, lost) = inner.ring.slice(since, end);
+        drop(inner);
         (super::clean::render(&raw), end, lost)
     }
 
@@ -1294,13 +1295,27 @@ enum WaitEnd {
     Deadline,
 }
 
+/// The cheap part of a session's changing facts.
+#[derive(Debug, Clone)]
+pub struct SessionStatus {
+    pub state: SessionState,
+    pub last_actor: Actor,
+    pub last_activity: SystemTime,
+    pub exit_code: Option<i32>,
+    pub restarts: u32,
+    pub history_len: usize,
+    /// Bytes of output so far (a position for `raw_since` / `output_since`).
+    pub output_bytes: u64,
+    pub cursor_row: u16,
+    pub cursor_col: u16,
+}
+
 /// A consistent copy of a session's changing facts.
 #[derive(Debug, Clone)]
 pub struct SessionSnapshot {
     pub state: SessionState,
     pub awaiting: Option<String>,
     pub exit_code: Option<i32>,
-    pub last_status: Option<i32>,
     pub failure: Option<String>,
     pub last_actor: Actor,
     pub last_activity: SystemTime,
@@ -1308,12 +1323,9 @@ pub struct SessionSnapshot {
     pub last_command: Option<CommandRecord>,
     pub log: Vec<String>,
     pub learned_patterns: Vec<String>,
-    pub restarts: u32,
     /// The strategy plugin and whether it is still active.
     pub plugin: Option<String>,
     pub output_bytes: u64,
-    pub cursor_row: u16,
-    pub cursor_col: u16,
 }
 
 pub fn unix_ms(t: SystemTime) -> u128 {

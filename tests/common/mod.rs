@@ -41,17 +41,24 @@ pub async fn start() -> Server {
     start_with(ProtocolVersion::V_2025_06_18, &[]).await
 }
 
-pub async fn start_with(version: ProtocolVersion, extra_args: &[&str]) -> Server {
-    let config_home = scratch("cfg");
-    let cfg = config_home.clone();
+/// The server as a child process speaking MCP on stdio, with `config_home`
+/// as its XDG config (state and cache beneath it) and no web view.
+pub fn server_transport(config_home: &std::path::Path, extra_args: &[&str]) -> TokioChildProcess {
+    let cfg = config_home.to_path_buf();
     let args: Vec<String> = extra_args.iter().map(|s| s.to_string()).collect();
-    let transport = TokioChildProcess::new(tokio::process::Command::new(bin()).configure(|cmd| {
+    TokioChildProcess::new(tokio::process::Command::new(bin()).configure(|cmd| {
         cmd.arg("serve").arg("--no-web-ui").args(&args);
         cmd.env("XDG_CONFIG_HOME", &cfg);
         cmd.env("XDG_STATE_HOME", cfg.join("state"));
+        cmd.env("XDG_CACHE_HOME", cfg.join("cache"));
         cmd.env("REPL_MCP_LOG", "warn");
     }))
-    .expect("spawn repl-mcp");
+    .expect("spawn repl-mcp")
+}
+
+pub async fn start_with(version: ProtocolVersion, extra_args: &[&str]) -> Server {
+    let config_home = scratch("cfg");
+    let transport = server_transport(&config_home, extra_args);
     let pid = transport.id().expect("child pid");
     let info = ClientInfo::new(
         ClientCapabilities::default(),
