@@ -195,8 +195,26 @@ impl Guard {
             })
             .unwrap_or_default();
         let shell = custom.and_then(|c| c.get("shell")).and_then(Value::as_str);
-        self.policy
-            .check_create(preset, &commands, shell, live_sessions)
+        let verdict = self
+            .policy
+            .check_create(preset, &commands, shell, live_sessions);
+        if !verdict.is_allow() {
+            return verdict;
+        }
+        let target = args.get("target").and_then(Value::as_str);
+        let values = args.get("parameters").and_then(Value::as_object);
+        let values: Vec<(&str, String)> = values
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                (
+                    k.as_str(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                )
+            })
+            .collect();
+        let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.policy.check_target(target, &values)
     }
 
     /// The text that will actually be typed, as the policy must see it.

@@ -21,6 +21,16 @@ pub struct CreateSessionParams {
     /// Include the session's debug log in the response.
     #[serde(default)]
     pub debug: Option<bool>,
+    /// Run the preset elsewhere: a target from list_repl_configurations (ssh, docker, podman, kubectl, or the user's own, e.g. "staging").
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Values of the preset's and the target's parameters, e.g. {"host": "db1.example.com", "user": "deploy"}.
+    #[serde(
+        default,
+        deserialize_with = "crate::preset::params::deserialize_values"
+    )]
+    #[schemars(with = "Option<std::collections::BTreeMap<String, String>>")]
+    pub parameters: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -227,10 +227,17 @@ impl ReplServer {
                 r.success = false;
                 r.error = Some(match outcome.state {
                     SessionState::Exited => format!(
-                        "the REPL exited{}",
+                        "the REPL exited{}{}",
                         outcome
                             .exit_code
                             .map(|c| format!(" with code {c}"))
+                            .unwrap_or_default(),
+                        // Through a target, the wrapper's last words say why.
+                        outcome
+                            .failure
+                            .as_deref()
+                            .filter(|_| session.info.target.is_some())
+                            .map(|f| format!(": {f}"))
                             .unwrap_or_default()
                     ),
                     _ => format!(
@@ -354,6 +361,8 @@ impl ReplServer {
             history_count: snap.history_len,
             pid: s.pid(),
             web_url: self.web_url(s.id()),
+            target: s.info.target.clone(),
+            parameters: s.info.parameters.iter().cloned().collect(),
         }
     }
 }
@@ -373,6 +382,8 @@ impl ReplServer {
             preset: p.preset_config.clone(),
             custom: p.custom_config.clone(),
             display_name: p.display_name.clone(),
+            target: p.target.clone(),
+            parameters: p.parameters.clone().unwrap_or_default(),
         };
         let created = match self.manager.create(req).await {
             Ok(c) => c,
@@ -585,6 +596,8 @@ impl ReplServer {
             "state": snap.state.as_str(),
             "awaitingInput": snap.awaiting,
             "currentDirectory": s.info.cwd,
+            "target": s.info.target,
+            "parameters": s.info.parameters.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
             "pid": s.pid(),
             "history": snap.history,
             "lastOutput": last.map(|c| head_tail(&c.output, 4000, s.id()).0),
@@ -666,12 +679,36 @@ impl ReplServer {
                     .iter()
                     .all(|p| crate::session::pty::find_program(p, None).is_some()),
                 config: serde_json::to_value(&l.preset).unwrap_or_default(),
+                parameters: l.preset.parameters.clone(),
             })
             .collect();
+        let targets = self.manager.targets();
+        let target_entries = targets
+            .all()
+            .map(|l| ConfigurationEntry {
+                name: l.target.name.clone(),
+                display_name: l.target.display_name().to_string(),
+                source: json!(l.source).as_str().unwrap_or_default().to_string(),
+                origin: l.origin.clone(),
+                overrides: l
+                    .overrides
+                    .iter()
+                    .map(|s| json!(s).as_str().unwrap_or_default().to_string())
+                    .collect(),
+                available: l
+                    .target
+                    .program()
+                    .is_some_and(|p| crate::session::pty::find_program(p, None).is_some()),
+                config: serde_json::to_value(&l.target).unwrap_or_default(),
+                parameters: l.target.parameters.clone(),
+            })
+            .collect();
+        let errors = presets.errors().iter().chain(targets.errors());
         ok(&ListConfigurationsResult {
             success: true,
             configurations,
-            errors: presets.errors().iter().map(ToString::to_string).collect(),
+            targets: target_entries,
+            errors: errors.map(ToString::to_string).collect(),
         })
     }
 

@@ -58,6 +58,10 @@ pub struct SessionInfo {
     pub created_at: SystemTime,
     /// The configuration as given (preset or customConfig), for details.
     pub config: serde_json::Value,
+    /// The target it runs through (`ssh`, `docker`…); `None`: this machine.
+    pub target: Option<String>,
+    /// Every parameter's value (given or default), by name.
+    pub parameters: Vec<(String, String)>,
 }
 
 /// What the web view (and any other watcher) is told, in order.
@@ -632,10 +636,14 @@ impl Session {
         }
         let code = i32::try_from(status.exit_code()).ok();
         inner.exit_code = code;
-        let msg = match status.signal() {
+        let mut msg = match status.signal() {
             Some(sig) => format!("process ended by signal {sig}"),
             None => format!("process exited with code {}", status.exit_code()),
         };
+        if let Some(target) = &self.info.target {
+            let tail = super::clean::render(&inner.ring.tail(1024));
+            msg.push_str(&crate::preset::target::ended_through(target, &tail));
+        }
         inner.log(msg.clone());
         if inner.failure.is_none() {
             inner.failure = Some(msg);
@@ -1096,9 +1104,12 @@ impl Session {
         self.ensure_running()?;
         let sig = super::pty::signal_number(name)
             .ok_or_else(|| SessionError::UnknownSignal(name.to_string()))?;
-        let master = lock(&self.master);
-        super::pty::signal_foreground(master.as_ref(), self.pid(), sig)?;
-        drop(master);
+        // Through a target, ^C is a byte the wrapper (ssh -tt, exec -it)
+        // forwards: a signal here would end the connection, not the program.
+        match crate::preset::target::signal_key(sig).filter(|_| self.info.target.is_some()) {
+            Some(key) => lock(&self.writer).write_all(&[key])?,
+            None => super::pty::signal_foreground(lock(&self.master).as_ref(), self.pid(), sig)?,
+        }
         lock(&self.inner).log(format!("signal {name} sent"));
         Ok(())
     }
