@@ -50,6 +50,8 @@ pub(crate) struct RawPolicy {
     pub input: RawInput,
     #[serde(default)]
     pub audit: RawAudit,
+    #[serde(default)]
+    pub targets: super::targets::RawTargets,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
