@@ -362,3 +362,22 @@ async fn the_policy_allows_denies_and_restricts_targets() {
     .await;
     assert!(!error_of(&r).contains("policy"), "{r:#}");
 }
+
+#[test]
+fn every_target_example_in_the_docs_loads() {
+    let mut count = 0;
+    for doc in ["docs/targets.md", "README.md"] {
+        let path = format!("{}/{doc}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        for block in text.split("```toml\n").skip(1) {
+            let toml = block.split("```").next().unwrap_or_default();
+            if !toml.contains("command = [\"ssh\"") && !toml.contains("command = [\"lxc\"") {
+                continue;
+            }
+            repl_mcp::preset::TargetRegistry::parse(doc, toml)
+                .unwrap_or_else(|e| panic!("{doc}: example does not load: {e}\n{toml}"));
+            count += 1;
+        }
+    }
+    assert!(count >= 3, "found {count} target examples");
+}

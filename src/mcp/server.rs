@@ -233,11 +233,14 @@ impl ReplServer {
                             .map(|c| format!(" with code {c}"))
                             .unwrap_or_default(),
                         // Through a target, the wrapper's last words say why.
-                        outcome
-                            .failure
+                        session
+                            .info
+                            .target
                             .as_deref()
-                            .filter(|_| session.info.target.is_some())
-                            .map(|f| format!(": {f}"))
+                            .map(|t| crate::preset::target::ended_through(
+                                t,
+                                &session.recent_output(1024)
+                            ))
                             .unwrap_or_default()
                     ),
                     _ => format!(
@@ -370,7 +373,7 @@ impl ReplServer {
 #[tool_router]
 impl ReplServer {
     #[tool(
-        description = "Start a REPL or shell on a real pseudo-terminal, from a preset (presetConfig, see list_repl_configurations) or a customConfig (a shell plus commands typed into it). Waits for the first prompt. Returns sessionId and a webUrl: show the webUrl to the user so they can watch (and type in) the session in their browser.",
+        description = "Start a REPL or shell on a real pseudo-terminal, from a preset (presetConfig, see list_repl_configurations) or a customConfig (a shell plus commands typed into it). With `target` (e.g. ssh, docker, kubectl) and its `parameters` the preset runs on another machine, container or pod. Waits for the first prompt. Returns sessionId and a webUrl: show the webUrl to the user so they can watch (and type in) the session in their browser.",
         output_schema = schema_for_output::<CreateSessionResult>(),
         annotations(title = "Create REPL session", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
@@ -652,7 +655,7 @@ impl ReplServer {
     }
 
     #[tool(
-        description = "List the presets (REPL configurations) this server can start, where each comes from (builtin, user, project), and whether its program is installed.",
+        description = "List the presets (REPL configurations) this server can start and the targets they can run through (ssh, docker, podman, kubectl, the user's own), where each comes from (builtin, user, project), whether its program is installed, and the parameters each takes.",
         output_schema = schema_for_output::<ListConfigurationsResult>(),
         annotations(title = "List configurations", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
@@ -713,7 +716,7 @@ impl ReplServer {
     }
 
     #[tool(
-        description = "Re-read presets from disk (built-in, the user's config dir, the project dir) without restarting the server, e.g. after `repl-mcp preset install`. Broken preset files are reported in `errors` and skipped; running sessions are not affected.",
+        description = "Re-read presets and targets from disk (built-in, the user's config dir, the project dir) without restarting the server, e.g. after `repl-mcp preset install`. Broken files are reported in `errors` and skipped; running sessions are not affected.",
         output_schema = schema_for_output::<ReloadPresetsResult>(),
         annotations(title = "Reload presets", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
