@@ -247,6 +247,28 @@ impl RawPty {
     }
 }
 
+/// Median times of `evals` checked `print(i*7)` round trips through the
+/// server and on the raw PTY.
+fn round_trips(
+    c: &mut Client,
+    raw: &mut RawPty,
+    id: &str,
+    evals: usize,
+) -> anyhow::Result<(Duration, Duration)> {
+    let mut server_times = Vec::new();
+    let mut raw_times = Vec::new();
+    for i in 0..evals {
+        let t = Instant::now();
+        let r = c.eval(id, &format!("print({i}*7)"))?;
+        server_times.push(t.elapsed());
+        if r["output"].as_str().and_then(|s| s.parse::<usize>().ok()) != Some(i * 7) {
+            bail!("wrong answer for print({i}*7): {r}");
+        }
+        raw_times.push(raw.run(&format!("print({i}*7)"))?);
+    }
+    Ok((median(server_times), median(raw_times)))
+}
+
 struct Row {
     what: String,
     server: String,
@@ -303,21 +325,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     );
 
     // Eval round trip.
-    let mut server_times = Vec::new();
-    let mut raw_times = Vec::new();
-    for i in 0..args.evals {
-        let t = Instant::now();
-        let r = c.eval(&id, &format!("print({i}*7)"))?;
-        server_times.push(t.elapsed());
-        if r["output"].as_str().and_then(|s| s.parse::<usize>().ok()) != Some(i * 7) {
-            bail!("wrong answer for print({i}*7): {r}");
-        }
-        raw_times.push(raw.run(&format!("print({i}*7)"))?);
-    }
+    let (server_median, raw_median) = round_trips(&mut c, &mut raw, &id, args.evals)?;
     row(
         &format!("eval round trip, median of {}", args.evals),
-        ms(median(server_times)),
-        ms(median(raw_times)),
+        ms(server_median),
+        ms(raw_median),
         "`print(i*7)`, result checked".into(),
     );
     targets::ssh_round_trip(&mut c, args.evals, &mut row)?;

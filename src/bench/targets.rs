@@ -4,10 +4,10 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde_json::json;
 
-use super::{Client, RawPty, median, ms};
+use super::{Client, RawPty, ms};
 use crate::preset::target::loopback::LoopbackSshd;
 
 pub(super) fn ssh_round_trip(
@@ -48,17 +48,7 @@ pub(super) fn ssh_round_trip(
     let argv: Vec<String> = serde_json::from_value(details["session"]["argv"].clone())?;
     let (mut raw, raw_start) = RawPty::spawn(argv)?;
 
-    let mut server_times = Vec::new();
-    let mut raw_times = Vec::new();
-    for i in 0..evals {
-        let t = Instant::now();
-        let r = c.eval(&id, &format!("print({i}*7)"))?;
-        server_times.push(t.elapsed());
-        if r["output"].as_str().and_then(|s| s.parse::<usize>().ok()) != Some(i * 7) {
-            bail!("wrong answer over ssh for print({i}*7): {r}");
-        }
-        raw_times.push(raw.run(&format!("print({i}*7)"))?);
-    }
+    let (server_median, raw_median) = super::round_trips(c, &mut raw, &id, evals)?;
     row(
         "create_session(python) over ssh to 127.0.0.1",
         ms(create_time),
@@ -67,8 +57,8 @@ pub(super) fn ssh_round_trip(
     );
     row(
         &what,
-        ms(median(server_times)),
-        ms(median(raw_times)),
+        ms(server_median),
+        ms(raw_median),
         "`print(i*7)` through sshd, result checked".into(),
     );
     c.tool("destroy_repl_session", json!({"sessionId": id}))?;

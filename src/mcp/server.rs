@@ -82,6 +82,11 @@ impl Drop for ConnectionEnd {
     }
 }
 
+/// `builtin`, `user` or `project`.
+fn source_name(source: crate::preset::PresetSource) -> String {
+    json!(source).as_str().unwrap_or_default().to_string()
+}
+
 fn ok<T: Serialize>(value: &T) -> Result<CallToolResult, McpError> {
     let v =
         serde_json::to_value(value).map_err(|e| McpError::internal_error(e.to_string(), None))?;
@@ -669,13 +674,9 @@ impl ReplServer {
             .map(|l| ConfigurationEntry {
                 name: l.preset.name.clone(),
                 display_name: l.preset.display_name().to_string(),
-                source: json!(l.source).as_str().unwrap_or_default().to_string(),
+                source: source_name(l.source),
                 origin: l.origin.clone(),
-                overrides: l
-                    .overrides
-                    .iter()
-                    .map(|s| json!(s).as_str().unwrap_or_default().to_string())
-                    .collect(),
+                overrides: l.overrides.iter().map(|s| source_name(*s)).collect(),
                 available: l
                     .preset
                     .required_programs()
@@ -691,13 +692,9 @@ impl ReplServer {
             .map(|l| ConfigurationEntry {
                 name: l.target.name.clone(),
                 display_name: l.target.display_name().to_string(),
-                source: json!(l.source).as_str().unwrap_or_default().to_string(),
+                source: source_name(l.source),
                 origin: l.origin.clone(),
-                overrides: l
-                    .overrides
-                    .iter()
-                    .map(|s| json!(s).as_str().unwrap_or_default().to_string())
-                    .collect(),
+                overrides: l.overrides.iter().map(|s| source_name(*s)).collect(),
                 available: l
                     .target
                     .program()

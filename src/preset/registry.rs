@@ -26,12 +26,63 @@ pub struct LoadedPreset {
     pub overrides: Vec<PresetSource>,
 }
 
-/// Every preset the server knows, plus the errors of those it could not load
-/// (a broken preset is reported, never fatal).
-#[derive(Debug, Default)]
-pub struct PresetRegistry {
-    presets: BTreeMap<String, LoadedPreset>,
+/// Every definition of one kind the server knows (presets, targets), plus
+/// the errors of the files it could not load (reported, never fatal).
+#[derive(Debug)]
+pub struct Registry<L> {
+    entries: BTreeMap<String, L>,
     errors: Vec<PresetError>,
+}
+
+/// Every preset the server knows.
+pub type PresetRegistry = Registry<LoadedPreset>;
+
+impl<L> Default for Registry<L> {
+    fn default() -> Self {
+        Self {
+            entries: BTreeMap::new(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+impl<L> Registry<L> {
+    /// Load `kind` from its three places (see [`load_layers`]).
+    pub(crate) fn from_layers<T>(kind: &Kind<T>, dirs: &PresetDirs) -> Self
+    where
+        L: From<Found<T>>,
+    {
+        let (found, errors) = load_layers(kind, dirs);
+        let entries = found.into_iter().map(|(n, f)| (n, L::from(f))).collect();
+        Self { entries, errors }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&L> {
+        self.entries.get(name)
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &L> {
+        self.entries.values()
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.entries.keys().cloned().collect()
+    }
+
+    pub fn errors(&self) -> &[PresetError] {
+        &self.errors
+    }
+}
+
+impl From<Found<Preset>> for LoadedPreset {
+    fn from(f: Found<Preset>) -> Self {
+        LoadedPreset {
+            preset: f.item,
+            source: f.source,
+            origin: f.origin,
+            overrides: f.overrides,
+        }
+    }
 }
 
 /// Where to look for presets on disk.
@@ -137,7 +188,7 @@ const PRESETS: Kind<Preset> = Kind {
     name: |p| &p.name,
 };
 
-impl PresetRegistry {
+impl Registry<LoadedPreset> {
     /// Only the embedded presets.
     pub fn builtin() -> Self {
         Self::load(&PresetDirs::default())
@@ -145,20 +196,7 @@ impl PresetRegistry {
 
     /// Built-in presets overridden by the user's and the project's.
     pub fn load(dirs: &PresetDirs) -> Self {
-        let (found, errors) = load_layers(&PRESETS, dirs);
-        let presets = found
-            .into_iter()
-            .map(|(name, f)| {
-                let loaded = LoadedPreset {
-                    preset: f.item,
-                    source: f.source,
-                    origin: f.origin,
-                    overrides: f.overrides,
-                };
-                (name, loaded)
-            })
-            .collect();
-        Self { presets, errors }
+        Self::from_layers(&PRESETS, dirs)
     }
 
     /// Parse and validate one TOML text. Returns the presets it defines.
@@ -179,22 +217,6 @@ impl PresetRegistry {
             super::templates::check_preset(p, origin, src)?;
         }
         Ok(presets)
-    }
-
-    pub fn get(&self, name: &str) -> Option<&LoadedPreset> {
-        self.presets.get(name)
-    }
-
-    pub fn all(&self) -> impl Iterator<Item = &LoadedPreset> {
-        self.presets.values()
-    }
-
-    pub fn names(&self) -> Vec<String> {
-        self.presets.keys().cloned().collect()
-    }
-
-    pub fn errors(&self) -> &[PresetError] {
-        &self.errors
     }
 }
 

@@ -2,13 +2,12 @@
 //! (`targets/*.toml`, embedded), the user's config dir (`targets/`), the
 //! project's `.repl-mcp/targets/` — exactly like presets.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::Target;
-use crate::preset::registry::{Kind, load_layers};
+use crate::preset::registry::{Found, Kind, Registry};
 use crate::preset::{PresetDirs, PresetError, PresetSource};
 
 /// The built-in targets, embedded in the binary.
@@ -32,11 +31,18 @@ pub struct LoadedTarget {
     pub overrides: Vec<PresetSource>,
 }
 
-/// Every target the server knows, plus the errors of files it could not load.
-#[derive(Debug, Default)]
-pub struct TargetRegistry {
-    targets: BTreeMap<String, LoadedTarget>,
-    errors: Vec<PresetError>,
+/// Every target the server knows.
+pub type TargetRegistry = Registry<LoadedTarget>;
+
+impl From<Found<Target>> for LoadedTarget {
+    fn from(f: Found<Target>) -> Self {
+        LoadedTarget {
+            target: f.item,
+            source: f.source,
+            origin: f.origin,
+            overrides: f.overrides,
+        }
+    }
 }
 
 const TARGETS: Kind<Target> = Kind {
@@ -46,7 +52,7 @@ const TARGETS: Kind<Target> = Kind {
     name: |t| &t.name,
 };
 
-impl TargetRegistry {
+impl Registry<LoadedTarget> {
     /// Only the embedded targets.
     pub fn builtin() -> Self {
         Self::load(&PresetDirs::default())
@@ -54,20 +60,7 @@ impl TargetRegistry {
 
     /// Built-in targets overridden by the user's and the project's.
     pub fn load(dirs: &PresetDirs) -> Self {
-        let (found, errors) = load_layers(&TARGETS, dirs);
-        let targets = found
-            .into_iter()
-            .map(|(name, f)| {
-                let loaded = LoadedTarget {
-                    target: f.item,
-                    source: f.source,
-                    origin: f.origin,
-                    overrides: f.overrides,
-                };
-                (name, loaded)
-            })
-            .collect();
-        Self { targets, errors }
+        Self::from_layers(&TARGETS, dirs)
     }
 
     /// Parse and validate one target file (one target per file).
@@ -79,10 +72,6 @@ impl TargetRegistry {
         Ok(vec![target])
     }
 
-    pub fn get(&self, name: &str) -> Option<&LoadedTarget> {
-        self.targets.get(name)
-    }
-
     /// The target called `name`, or an error that lists the targets.
     pub fn find(&self, name: &str) -> Result<&Target, String> {
         self.get(name).map(|t| &t.target).ok_or_else(|| {
@@ -91,18 +80,6 @@ impl TargetRegistry {
                 self.names().join(", ")
             )
         })
-    }
-
-    pub fn all(&self) -> impl Iterator<Item = &LoadedTarget> {
-        self.targets.values()
-    }
-
-    pub fn names(&self) -> Vec<String> {
-        self.targets.keys().cloned().collect()
-    }
-
-    pub fn errors(&self) -> &[PresetError] {
-        &self.errors
     }
 }
 

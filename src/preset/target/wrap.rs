@@ -176,120 +176,75 @@ mod tests {
         vec![("PYTHON_BASIC_REPL".into(), "1".into())]
     }
 
+    /// `argv` with `env` and `cwd`, wrapped by `t` with these values.
+    fn wrapped(
+        t: &Target,
+        given: &[(&str, &str)],
+        argv: &[&str],
+        env: &[(String, String)],
+        cwd: Option<&str>,
+    ) -> Vec<String> {
+        let argv = strings(argv);
+        let inner = Inner {
+            argv: &argv,
+            env,
+            cwd,
+            rc: None,
+        };
+        t.wrap(&values(given), &inner).unwrap().argv
+    }
+
     #[test]
     fn ssh_quotes_the_preset_into_one_remote_line() {
-        let argv = strings(PYTHON);
-        let env = python_env();
-        let w = builtin("ssh")
-            .wrap(
-                &values(&[("host", "db1.example.com"), ("port", "2222")]),
-                &Inner {
-                    argv: &argv,
-                    env: &env,
-                    cwd: Some("~/app"),
-                    rc: None,
-                },
-            )
-            .unwrap();
-        let n = w.argv.len();
-        assert_eq!(&w.argv[..2], ["ssh", "-tt"]);
-        assert!(w.argv.windows(2).any(|p| p == ["-p", "2222"]));
+        let given = [("host", "db1.example.com"), ("port", "2222")];
+        let w = wrapped(
+            &builtin("ssh"),
+            &given,
+            PYTHON,
+            &python_env(),
+            Some("~/app"),
+        );
+        let n = w.len();
+        assert_eq!(&w[..2], ["ssh", "-tt"]);
+        assert!(w.windows(2).any(|p| p == ["-p", "2222"]));
         // user and identity were not given: their groups are left out.
-        assert!(!w.argv.contains(&"-l".to_string()));
-        assert!(!w.argv.contains(&"-i".to_string()));
-        assert_eq!(&w.argv[n - 3..n - 1], ["--", "db1.example.com"]);
+        assert!(!w.contains(&"-l".to_string()));
+        assert!(!w.contains(&"-i".to_string()));
+        assert_eq!(&w[n - 3..n - 1], ["--", "db1.example.com"]);
         assert_eq!(
-            w.argv[n - 1],
+            w[n - 1],
             "cd ~/'app' && exec env 'PYTHON_BASIC_REPL=1' 'python3' '-q'"
         );
     }
 
     #[test]
     fn docker_passes_env_and_directory_as_options() {
-        let argv = strings(PYTHON);
-        let env = python_env();
-        let w = builtin("docker")
-            .wrap(
-                &values(&[("container", "web"), ("user", "app")]),
-                &Inner {
-                    argv: &argv,
-                    env: &env,
-                    cwd: Some("/srv"),
-                    rc: None,
-                },
-            )
-            .unwrap();
-        assert_eq!(
-            w.argv,
-            strings(&[
-                "docker",
-                "exec",
-                "-it",
-                "--user",
-                "app",
-                "--env",
-                "PYTHON_BASIC_REPL=1",
-                "--workdir",
-                "/srv",
-                "--",
-                "web",
-                "python3",
-                "-q"
-            ])
+        let given = [("container", "web"), ("user", "app")];
+        let w = wrapped(
+            &builtin("docker"),
+            &given,
+            PYTHON,
+            &python_env(),
+            Some("/srv"),
         );
+        let want =
+            "docker exec -it --user app --env PYTHON_BASIC_REPL=1 --workdir /srv -- web python3 -q";
+        assert_eq!(w.join(" "), want);
     }
 
     #[test]
     fn kubectl_appends_argv_after_the_double_dash() {
-        let argv = strings(PYTHON);
-        let env = python_env();
         let t = builtin("kubectl");
-        let w = t
-            .wrap(
-                &values(&[("pod", "web-0"), ("namespace", "shop")]),
-                &Inner {
-                    argv: &argv,
-                    env: &env,
-                    cwd: None,
-                    rc: None,
-                },
-            )
-            .unwrap();
-        assert_eq!(
-            w.argv,
-            strings(&[
-                "kubectl",
-                "--namespace",
-                "shop",
-                "exec",
-                "-it",
-                "web-0",
-                "--",
-                "env",
-                "PYTHON_BASIC_REPL=1",
-                "python3",
-                "-q"
-            ])
-        );
+        let given = [("pod", "web-0"), ("namespace", "shop")];
+        let w = wrapped(&t, &given, PYTHON, &python_env(), None);
+        let want = "kubectl --namespace shop exec -it web-0 -- env PYTHON_BASIC_REPL=1 python3 -q";
+        assert_eq!(w.join(" "), want);
         // kubectl has no directory option: a directory needs `sh -c`, with
         // the directory quoted inside a fixed script.
-        let w = t
-            .wrap(
-                &values(&[("pod", "web-0")]),
-                &Inner {
-                    argv: &argv,
-                    env: &[],
-                    cwd: Some("/srv/it's"),
-                    rc: None,
-                },
-            )
-            .unwrap();
-        let n = w.argv.len();
-        assert_eq!(&w.argv[n - 4..n - 1], ["--", "sh", "-c"]);
-        assert_eq!(
-            w.argv[n - 1],
-            "cd -- '/srv/it'\\''s' && exec 'python3' '-q'"
-        );
+        let w = wrapped(&t, &[("pod", "web-0")], PYTHON, &[], Some("/srv/it's"));
+        let n = w.len();
+        assert_eq!(&w[n - 4..n - 1], ["--", "sh", "-c"]);
+        assert_eq!(w[n - 1], "cd -- '/srv/it'\\''s' && exec 'python3' '-q'");
     }
 
     #[test]
@@ -311,19 +266,8 @@ mod tests {
             .into(),
             ..builtin("docker")
         };
-        let argv = strings(&["p"]);
         let env = vec![("K".to_string(), "v".to_string())];
-        let w = t
-            .wrap(
-                &values(&[("a", "{@env}")]),
-                &Inner {
-                    argv: &argv,
-                    env: &env,
-                    cwd: None,
-                    rc: None,
-                },
-            )
-            .unwrap();
-        assert_eq!(w.argv, strings(&["x", "--env", "{@env}K=v", "p"]));
+        let w = wrapped(&t, &[("a", "{@env}")], &["p"], &env, None);
+        assert_eq!(w, strings(&["x", "--env", "{@env}K=v", "p"]));
     }
 }
