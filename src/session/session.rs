@@ -364,6 +364,9 @@ pub struct Session {
     me: std::sync::OnceLock<std::sync::Weak<Session>>,
     /// One command at a time per session.
     op_lock: tokio::sync::Mutex<()>,
+    /// The program exited while its last output was still unread: the
+    /// reader reports the exit once it has taken that output.
+    exit_pending: std::sync::atomic::AtomicBool,
 }
 
 /// Everything needed to start the REPL again, exactly as the first time.
@@ -455,6 +458,7 @@ impl Session {
             reaper,
             me: std::sync::OnceLock::new(),
             op_lock: tokio::sync::Mutex::new(()),
+            exit_pending: std::sync::atomic::AtomicBool::new(false),
         });
         let _ = session.me.set(Arc::downgrade(&session));
         if let Some(r) = &session.reaper {
@@ -575,6 +579,7 @@ impl Session {
     /// waiters wait for the chunk that can change the answer. Markers are
     /// always handled: they are exact and cheap.
     fn on_chunk(&self, generation: u64, chunk: &[u8], more: bool) {
+        let drained = !more;
         let more = more || (chunk.ends_with(b"\n") && !chunk.contains(&0x1b));
         let mut markers = Vec::new();
         {
@@ -597,6 +602,13 @@ impl Session {
         }
         if !more {
             self.notify();
+        }
+        if drained
+            && self
+                .exit_pending
+                .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            self.check_exit();
         }
     }
 
@@ -626,6 +638,21 @@ impl Session {
 
     /// Reap the child if it has exited (called on SIGCHLD and at EOF).
     pub fn check_exit(&self) -> bool {
+        // An exit must not overtake the program's last words (ssh's reason
+        // for failing): while output waits in the PTY, the reader goes first.
+        use std::sync::atomic::Ordering;
+        let unread = || {
+            lock(&self.master)
+                .as_raw_fd()
+                .is_some_and(|fd| super::pty::bytes_waiting(fd) > 0)
+        };
+        if unread() {
+            self.exit_pending.store(true, Ordering::Release);
+            // Taken meanwhile, and the reader did not see the flag: go on.
+            if unread() || !self.exit_pending.swap(false, Ordering::AcqRel) {
+                return false;
+            }
+        }
         let status = match lock(&self.child).try_wait() {
             Ok(Some(status)) => status,
             _ => return false,
