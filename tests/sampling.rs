@@ -285,3 +285,33 @@ async fn the_policy_can_turn_sampling_off_or_ask_a_person_first() {
     let lines = sampling_lines(&run);
     assert_eq!(lines[0]["decision"], "approval_unavailable", "{lines:?}");
 }
+
+/// The Python SDK's client, with a sampling callback that answers like a
+/// model (`tests/python/sampling_client.py`).
+#[test]
+fn the_python_sdk_answers_sampling() {
+    let have_sdk = std::process::Command::new("python3")
+        .args(["-c", "import mcp.client.stdio"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have_sdk {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI must run the Python SDK test: pip install mcp");
+        }
+        eprintln!("Python SDK test skipped: pip install mcp");
+        return;
+    }
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/sampling_client.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(bin())
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
