@@ -197,4 +197,17 @@ mod tests {
             assert!(seconds(bad, 10.0).is_err(), "{bad}");
         }
     }
+
+    proptest::proptest! {
+        /// Any text: an action or an error, never a panic; a WAIT is
+        /// always finite and in range.
+        #[test]
+        fn any_answer_parses_or_is_refused(text in "\\PC{0,80}", secs in proptest::num::f64::ANY) {
+            for answer in [text.clone(), format!("WAIT:{text}"), format!("WAIT:{secs}"), format!("SEND:{text}")] {
+                if let Ok(Action::Wait { duration }) = parse_answer(&answer) {
+                    proptest::prop_assert!(duration.as_secs_f64() <= MAX_WAIT_SECS);
+                }
+            }
+        }
+    }
 }

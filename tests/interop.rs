@@ -1,0 +1,305 @@
+//! Bad input never takes the server down: random tool arguments (wrong
+//! types, odd numbers, unknown sessions) and random answers to recovery
+//! questions each get a response — a result or a protocol error — and the
+//! server, and the session under it, live on. Plus the options-before-serve
+//! fix, end to end.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, TestRunner};
+use rmcp::model::CallToolRequestParams;
+use serde_json::{Value, json};
+
+const TOOLS: &[&str] = &[
+    "create_session",
+    "send_input_to_session",
+    "send_signal_to_session",
+    "list_repl_sessions",
+    "get_session_details",
+    "destroy_repl_session",
+    "list_repl_configurations",
+    "set_session_ready",
+    "wait_for_session",
+    "mark_session_failed",
+    "get_full_output",
+    "get_clean_text",
+    "answer_session_question",
+    "reload_presets",
+    "no_such_tool",
+];
+
+/// Values of every JSON type, odd numbers first.
+fn odd_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(json!(-5)),
+        Just(json!(-0.5)),
+        Just(json!(0)),
+        Just(json!(1.5)),
+        Just(json!(1e300)),
+        Just(json!(u64::MAX)),
+        Just(json!(i64::MIN)),
+        Just(json!("nan")),
+        Just(json!("inf")),
+        Just(json!(null)),
+        Just(json!(true)),
+        Just(json!([])),
+        Just(json!({})),
+        "[a-z ]{0,12}".prop_map(Value::from),
+    ]
+}
+
+/// Answers in and out of the grammar (never a long wait, never a command
+/// that does anything: SEND text is a comment).
+fn answer() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just("WAIT:nan".to_string()),
+        Just("WAIT:inf".to_string()),
+        Just("WAIT:-inf".to_string()),
+        Just("WAIT:-5".to_string()),
+        Just("WAIT:1e400".to_string()),
+        Just("WAIT:0".to_string()),
+        Just("WAIT:".to_string()),
+        Just("READY:".to_string()),
+        Just("READY:>>> ".to_string()),
+        Just("".to_string()),
+        "[a-z]{0,8}:[a-z0-9.]{0,8}".prop_map(|s| s),
+        "[a-z0-9 ]{0,12}".prop_map(|s| format!("SEND:# {s}\\n")),
+        "\\PC{0,20}".prop_map(|s| format!("WAIT:{s}")),
+    ]
+    .prop_map(Value::from)
+}
+
+/// Arguments for any tool: the right keys with odd values, for the live
+/// session or an unknown one.
+fn arguments(id: String) -> impl Strategy<Value = Value> {
+    (
+        prop_oneof![Just(json!(id)), Just(json!("no-such-session")), odd_value()],
+        odd_value(),
+        odd_value(),
+        odd_value(),
+        answer(),
+        prop::option::of("[a-z0-9 ]{0,10}".prop_map(|s| json!(format!("# {s}")))),
+    )
+        .prop_map(|(session, a, b, c, answer, input)| {
+            json!({
+                "sessionId": session,
+                "input": input.unwrap_or(a.clone()),
+                "options": {"timeout": b, "settle_ms": c, "wait_for_prompt": a, "add_newline": b},
+                "seconds": c,
+                "answer": answer,
+                "signal": b,
+                "pattern": a,
+                "offset": b,
+                "limit": c,
+                "since": a,
+                "fullText": b,
+                "presetConfig": a,
+            })
+        })
+}
+
+/// What an error result says: its structured `error`, else its text.
+fn error_text(result: &rmcp::model::CallToolResult) -> String {
+    if let Some(e) = result
+        .structured_content
+        .as_ref()
+        .and_then(|v| v["error"].as_str())
+    {
+        return e.to_string();
+    }
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn random_arguments_and_answers_never_take_the_server_down() {
+    let s = start().await;
+    let id = create(&s.client, "python").await;
+    let client = &s.client;
+    let mut runner = TestRunner::new(Config {
+        cases: 96,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (prop::sample::select(TOOLS), arguments(id.clone()));
+    let mut calls = Vec::new();
+    for _ in 0..96 {
+        let tree = strategy.new_tree(&mut runner).expect("generate arguments");
+        calls.push(tree.current());
+    }
+    for (tool, args) in calls {
+        // Keep the live session alive for the next cases.
+        if matches!(tool, "destroy_repl_session" | "mark_session_failed")
+            || (tool == "send_signal_to_session" && args["signal"] == "SIGKILL")
+        {
+            continue;
+        }
+        let mut args = args;
+        if tool == "create_session" {
+            args["customConfig"] = json!(null);
+        }
+        let Value::Object(map) = args.clone() else {
+            unreachable!()
+        };
+        let request = CallToolRequestParams::new(tool.to_string()).with_arguments(map);
+        let answered = tokio::time::timeout(Duration::from_secs(60), client.call_tool(request))
+            .await
+            .unwrap_or_else(|_| panic!("no response to {tool} {args}"));
+        if let Ok(result) = answered
+            && result.is_error == Some(true)
+        {
+            let error = error_text(&result);
+            assert!(
+                !error.is_empty(),
+                "{tool} {args}: an error says why: {result:?}"
+            );
+        }
+    }
+    // Still alive, and so is the session.
+    let (r, _) = call(
+        client,
+        "send_input_to_session",
+        json!({"sessionId": id, "input": "\u{3}", "options": {"add_newline": false}}),
+    )
+    .await;
+    assert!(r["state"].is_string(), "{r}");
+    let r = eval(client, &id, "print(6*7)").await;
+    assert_eq!(r["output"], "42", "{r}");
+}
+
+#[tokio::test]
+async fn odd_numbers_are_clear_errors() {
+    let s = start().await;
+    let c = &s.client;
+    let id = create(c, "python").await;
+    for answer in ["WAIT:nan", "WAIT:inf", "WAIT:-5", "WAIT:3601", "WAIT:1e400"] {
+        let (r, err) = call(
+            c,
+            "answer_session_question",
+            json!({"sessionId": id, "answer": answer}),
+        )
+        .await;
+        let error = r["error"].as_str().unwrap_or_default();
+        assert!(
+            err && error.contains("WAIT needs a number"),
+            "{answer}: {r}"
+        );
+    }
+    for seconds in [json!(-1), json!(86_401), json!(1e300)] {
+        let (r, err) = call(
+            c,
+            "wait_for_session",
+            json!({"sessionId": id, "seconds": seconds}),
+        )
+        .await;
+        assert!(
+            err && r["error"].as_str().unwrap_or_default().contains("seconds"),
+            "{seconds}: {r}"
+        );
+    }
+    for options in [
+        json!({"timeout": 0}),
+        json!({"timeout": 86_400_001u64}),
+        json!({"settle_ms": 60_001}),
+    ] {
+        let (r, err) = call(
+            c,
+            "send_input_to_session",
+            json!({"sessionId": id, "input": "1", "options": options}),
+        )
+        .await;
+        assert!(
+            err && r["error"].as_str().unwrap_or_default().contains("options."),
+            "{options}: {r}"
+        );
+    }
+    // A negative or fractional timeout is not a u64: refused by the
+    // parameters' own check, saying what it expected.
+    for timeout in [json!(-5), json!(1.5), json!("soon")] {
+        let request = CallToolRequestParams::new("send_input_to_session").with_arguments(
+            json!({"sessionId": id, "input": "1", "options": {"timeout": timeout}})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        );
+        let text = match c.call_tool(request).await {
+            Ok(r) => {
+                assert_eq!(r.is_error, Some(true), "{timeout}: {r:?}");
+                error_text(&r)
+            }
+            Err(e) => e.to_string(),
+        };
+        assert!(text.contains("expected u64"), "{timeout}: {text}");
+    }
+    assert_eq!(eval(c, &id, "print(1)").await["output"], "1");
+}
+
+#[tokio::test]
+async fn answers_cannot_type_what_the_agent_may_not() {
+    let s = start().await;
+    let c = &s.client;
+    let id = create(c, "bash").await;
+    let (r, err) = call(
+        c,
+        "answer_session_question",
+        json!({"sessionId": id, "answer": "SEND:rm -rf /\\n"}),
+    )
+    .await;
+    assert!(err && r["rule"] == "input.deny[0]", "{r}");
+    // In pieces, too: the first half typed by the agent, the rest answered.
+    let r = eval_opts(c, &id, "echo rm -rf ", json!({"add_newline": false})).await;
+    assert!(r["success"] == true, "{r}");
+    let (r, err) = call(
+        c,
+        "answer_session_question",
+        json!({"sessionId": id, "answer": "SEND:\\x15rm -rf /\\n"}),
+    )
+    .await;
+    assert!(err && r["rule"] == "input.deny[0]", "{r}");
+}
+
+#[tokio::test]
+async fn options_before_serve_count() {
+    // `--no-web-ui` before `serve`: no web view is started (it would log its
+    // address), and the HTTP endpoint given after `serve` is served.
+    let cfg = scratch("order");
+    let mut child = tokio::process::Command::new(bin())
+        .args(["--no-web-ui", "serve", "--http", "127.0.0.1:0"])
+        .env("XDG_CONFIG_HOME", &cfg)
+        .env("XDG_STATE_HOME", cfg.join("state"))
+        .env("REPL_MCP_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut seen = Vec::new();
+    let served = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            seen.push(line.clone());
+            if line.contains("MCP streamable HTTP on") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    assert!(served, "{seen:#?}");
+    assert!(
+        !seen.iter().any(|l| l.contains("web view:")),
+        "the web view started: {seen:#?}"
+    );
+    let _ = child.kill().await;
+}
