@@ -1,6 +1,6 @@
 //! The gate against a real policy and a real audit file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -16,11 +16,11 @@ fn audit_path(name: &str) -> PathBuf {
     ))
 }
 
-fn gate_with(policy: &str, path: &PathBuf) -> (Arc<Guard>, CallGate) {
+fn gate_with(policy: &str, path: &Path) -> (Arc<Guard>, CallGate) {
     let policy = Policy::from_toml_str(policy, "test").unwrap_or_else(|e| panic!("{e}"));
     let audit = AuditLog::open(&AuditConfig {
         enabled: true,
-        path: Some(path.clone()),
+        path: Some(path.to_path_buf()),
         max_bytes: 0,
         keep: 0,
     })
@@ -30,7 +30,7 @@ fn gate_with(policy: &str, path: &PathBuf) -> (Arc<Guard>, CallGate) {
     (guard, gate)
 }
 
-fn lines(guard: &Guard, path: &PathBuf) -> Vec<Value> {
+fn lines(guard: &Guard, path: &Path) -> Vec<Value> {
     guard.flush();
     std::fs::read_to_string(path)
         .unwrap_or_default()
