@@ -12,26 +12,7 @@ use common::*;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
-use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
-
-const TOOLS: &[&str] = &[
-    "create_session",
-    "send_input_to_session",
-    "send_signal_to_session",
-    "list_repl_sessions",
-    "get_session_details",
-    "destroy_repl_session",
-    "list_repl_configurations",
-    "set_session_ready",
-    "wait_for_session",
-    "mark_session_failed",
-    "get_full_output",
-    "get_clean_text",
-    "answer_session_question",
-    "reload_presets",
-    "no_such_tool",
-];
 
 /// Values of every JSON type, odd numbers first.
 fn odd_value() -> impl Strategy<Value = Value> {
@@ -130,7 +111,9 @@ async fn random_arguments_and_answers_never_take_the_server_down() {
         failure_persistence: None,
         ..Config::default()
     });
-    let strategy = (prop::sample::select(TOOLS), arguments(id.clone()));
+    let mut names = TOOLS.to_vec();
+    names.push("no_such_tool");
+    let strategy = (prop::sample::select(names), arguments(id.clone()));
     let mut calls = Vec::new();
     for _ in 0..96 {
         let tree = strategy.new_tree(&mut runner).expect("generate arguments");
@@ -147,10 +130,7 @@ async fn random_arguments_and_answers_never_take_the_server_down() {
         if tool == "create_session" {
             args["customConfig"] = json!(null);
         }
-        let Value::Object(map) = args.clone() else {
-            unreachable!()
-        };
-        let request = CallToolRequestParams::new(tool.to_string()).with_arguments(map);
+        let request = common::tool(tool, args.clone());
         let answered = tokio::time::timeout(Duration::from_secs(60), client.call_tool(request))
             .await
             .unwrap_or_else(|_| panic!("no response to {tool} {args}"));
@@ -225,11 +205,9 @@ async fn odd_numbers_are_clear_errors() {
     // A negative or fractional timeout is not a u64: refused by the
     // parameters' own check, saying what it expected.
     for timeout in [json!(-5), json!(1.5), json!("soon")] {
-        let request = CallToolRequestParams::new("send_input_to_session").with_arguments(
-            json!({"sessionId": id, "input": "1", "options": {"timeout": timeout}})
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
+        let request = common::tool(
+            "send_input_to_session",
+            json!({"sessionId": id, "input": "1", "options": {"timeout": timeout}}),
         );
         let text = match c.call_tool(request).await {
             Ok(r) => {

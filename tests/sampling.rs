@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use common::*;
 use rmcp::model::{
-    CallToolRequestParams, ClientCapabilities, CreateMessageRequestParams, CreateMessageResult,
-    ProtocolVersion, SamplingMessage,
+    ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ProtocolVersion,
+    SamplingMessage,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
@@ -101,12 +101,6 @@ async fn stuck_sleep(model: Model, policy: &str) -> Run {
     std::fs::write(&file, policy).unwrap();
     let transport = server_transport(&cfg, &["--policy", file.to_str().unwrap()]);
     let client = model.clone().serve(transport).await.unwrap();
-    let tool = |name: &str, args: Value| {
-        let Value::Object(args) = args else {
-            unreachable!()
-        };
-        CallToolRequestParams::new(name.to_string()).with_arguments(args)
-    };
     let r = client
         .call_tool(tool("create_session", json!({"presetConfig": "python"})))
         .await

@@ -59,6 +59,15 @@ pub struct RecoveryAnswer {
 }
 rmcp::elicit_safe!(RecoveryAnswer);
 
+/// Whether the protocol lets the server send the client a request within a
+/// call (elicitation, sampling): not from 2026-07-28 on, where such questions
+/// go out as input-required results instead.
+pub fn requests_allowed(context: &RequestContext<RoleServer>) -> bool {
+    context
+        .protocol_version()
+        .is_none_or(|v| v < ProtocolVersion::V_2026_07_28)
+}
+
 /// Ask the client (a person or its model) through elicitation, waiting at
 /// most `timeout`; `None` when the client cannot be asked or does not answer.
 pub async fn elicit_answer(
@@ -70,10 +79,7 @@ pub async fn elicit_answer(
         .peer
         .peer_info()
         .is_some_and(|info| info.capabilities.elicitation.is_some());
-    let requests_allowed = context
-        .protocol_version()
-        .is_none_or(|v| v < ProtocolVersion::V_2026_07_28);
-    if !supports || !requests_allowed {
+    if !supports || !requests_allowed(context) {
         return None;
     }
     let asked = context

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use rmcp::RoleServer;
-use rmcp::model::{CreateMessageRequestParams, ProtocolVersion, SamplingMessage};
+use rmcp::model::{CreateMessageRequestParams, SamplingMessage};
 use rmcp::service::RequestContext;
 
 use super::answer::MAX_ANSWER_CHARS;
@@ -45,10 +45,7 @@ pub fn offered(context: &RequestContext<RoleServer>) -> bool {
         .peer
         .peer_info()
         .is_some_and(|info| info.capabilities.sampling.is_some());
-    let requests_allowed = context
-        .protocol_version()
-        .is_none_or(|v| v < ProtocolVersion::V_2026_07_28);
-    declared && requests_allowed
+    declared && super::ask::requests_allowed(context)
 }
 
 /// The prompt: what the model needs to answer, and nothing else.
