@@ -281,3 +281,35 @@ async fn options_before_serve_count() {
     );
     let _ = child.kill().await;
 }
+
+#[tokio::test]
+async fn a_password_typed_at_a_password_prompt_is_not_audited_in_clear() {
+    let s = start().await;
+    let c = &s.client;
+    let id = create(c, "python").await;
+    let r = eval(
+        c,
+        &id,
+        "import getpass; pw = getpass.getpass(); print('got', len(pw))",
+    )
+    .await;
+    assert_eq!(
+        (r["state"].as_str(), r["awaitingInput"].as_str()),
+        (Some("awaiting_input"), Some("password")),
+        "{r:#}"
+    );
+    let r = eval(c, &id, "hunter2").await;
+    assert!(r["output"].to_string().contains("got 7"), "{r}");
+    let log = s.config_home.join("state/repl-mcp/audit.jsonl");
+    let mut text = String::new();
+    eventually(
+        || {
+            text = std::fs::read_to_string(&log).unwrap_or_default();
+            text.contains("secret of 7 characters")
+        },
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(text.contains("secret of 7 characters"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}
