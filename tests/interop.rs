@@ -245,13 +245,12 @@ async fn answers_cannot_type_what_the_agent_may_not() {
     assert!(err && r["rule"] == "input.deny[0]", "{r}");
 }
 
-#[tokio::test]
-async fn options_before_serve_count() {
-    // `--no-web-ui` before `serve`: no web view is started (it would log its
-    // address), and the HTTP endpoint given after `serve` is served.
-    let cfg = scratch("order");
+/// `repl-mcp <args>` serving HTTP: the child, its address, and its log so far.
+async fn http_server(args: &[&str]) -> (tokio::process::Child, String, Vec<String>) {
+    use tokio::io::AsyncBufReadExt;
+    let cfg = scratch("http");
     let mut child = tokio::process::Command::new(bin())
-        .args(["--no-web-ui", "serve", "--http", "127.0.0.1:0"])
+        .args(args)
         .env("XDG_CONFIG_HOME", &cfg)
         .env("XDG_STATE_HOME", cfg.join("state"))
         .env("REPL_MCP_LOG", "info")
@@ -260,24 +259,89 @@ async fn options_before_serve_count() {
         .kill_on_drop(true)
         .spawn()
         .expect("spawn");
-    use tokio::io::AsyncBufReadExt;
     let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
     let mut seen = Vec::new();
-    let served = tokio::time::timeout(Duration::from_secs(30), async {
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
         while let Ok(Some(line)) = lines.next_line().await {
             seen.push(line.clone());
-            if line.contains("MCP streamable HTTP on") {
-                return true;
+            if let Some(url) = line.split("MCP streamable HTTP on http://").nth(1) {
+                return url.trim_end_matches("/mcp").to_string();
             }
         }
-        false
+        String::new()
     })
     .await
-    .unwrap_or(false);
-    assert!(served, "{seen:#?}");
+    .unwrap_or_default();
+    assert!(!addr.is_empty(), "no HTTP address: {seen:#?}");
+    // Keep draining the log so the server never blocks on it.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr, seen)
+}
+
+#[tokio::test]
+async fn options_before_serve_count() {
+    // `--no-web-ui` before `serve`: no web view is started (it would log its
+    // address first), and the HTTP endpoint given after `serve` is served.
+    let (mut child, _, seen) =
+        http_server(&["--no-web-ui", "serve", "--http", "127.0.0.1:0"]).await;
     assert!(
         !seen.iter().any(|l| l.contains("web view:")),
         "the web view started: {seen:#?}"
+    );
+    let _ = child.kill().await;
+}
+
+/// One raw HTTP POST to /mcp; the status line and body.
+async fn post(addr: &str, body: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let status = response.lines().next().unwrap_or_default().to_string();
+    let body = response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    (status, body)
+}
+
+#[tokio::test]
+async fn malformed_json_rpc_over_http_gets_a_json_rpc_error() {
+    let (mut child, addr, _) =
+        http_server(&["serve", "--no-web-ui", "--http", "127.0.0.1:0"]).await;
+    for (body, code) in [
+        ("{not json", -32700),
+        ("", -32700),
+        ("[1, 2, 3]", -32600),
+        ("[]", -32600),
+        (
+            "{\"jsonrpc\": \"1.0\", \"id\": 1, \"method\": \"tools/list\"}",
+            -32600,
+        ),
+        ("\"hello\"", -32600),
+    ] {
+        let (status, reply) = post(&addr, body).await;
+        assert!(status.contains(" 400 "), "{body:?}: {status}");
+        let reply: Value = serde_json::from_str(&reply).unwrap_or_else(|e| panic!("{e}: {reply}"));
+        assert_eq!(reply["error"]["code"], code, "{body:?}: {reply}");
+    }
+    // The server still serves a real client.
+    let (status, reply) = post(
+        &addr,
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#,
+    )
+    .await;
+    assert!(
+        status.contains(" 200 ") && reply.contains("repl-mcp"),
+        "{status} {reply}"
     );
     let _ = child.kill().await;
 }
