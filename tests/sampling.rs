@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use common::*;
 use rmcp::model::{
-    ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ProtocolVersion,
-    SamplingMessage,
+    ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams,
+    ElicitResult, ElicitationAction, ProtocolVersion, SamplingMessage,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
@@ -33,6 +33,8 @@ enum Reply {
 struct Model {
     reply: Reply,
     prompts: Arc<Mutex<Vec<String>>>,
+    /// A person behind the client who answers approval questions.
+    person: Option<bool>,
 }
 
 impl Model {
@@ -40,7 +42,13 @@ impl Model {
         Self {
             reply,
             prompts: Arc::default(),
+            person: None,
         }
+    }
+
+    fn with_person(mut self, approves: bool) -> Self {
+        self.person = Some(approves);
+        self
     }
 }
 
@@ -79,9 +87,25 @@ impl ClientHandler for Model {
         ))
     }
 
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, rmcp::ErrorData> {
+        assert!(
+            format!("{request:?}").contains("model proposes"),
+            "{request:?}"
+        );
+        Ok(ElicitResult::new(ElicitationAction::Accept)
+            .with_content(json!({"approve": self.person == Some(true)})))
+    }
+
     fn get_info(&self) -> rmcp::model::ClientConfig {
         let mut caps = ClientCapabilities::default();
         caps.sampling = Some(Default::default());
+        if self.person.is_some() {
+            caps.elicitation = Some(Default::default());
+        }
         rmcp::model::ClientConfig::new(caps, rmcp::model::Implementation::new("model", "0"))
             .with_protocol_version(ProtocolVersion::V_2025_11_25)
     }
@@ -278,6 +302,19 @@ async fn the_policy_can_turn_sampling_off_or_ask_a_person_first() {
     assert_eq!(run.result["pending"], true, "{:#}", run.result);
     let lines = sampling_lines(&run);
     assert_eq!(lines[0]["decision"], "approval_unavailable", "{lines:?}");
+
+    // "ask" with a person behind the client: carried out once approved.
+    for approves in [true, false] {
+        let run = stuck_sleep(
+            Model::new(Reply::Text("SEND:\\x03")).with_person(approves),
+            "[sampling]\nmode = \"ask\"\n",
+        )
+        .await;
+        assert_eq!(run.result["state"] == "ready", approves, "{:#}", run.result);
+        let lines = sampling_lines(&run);
+        let decision = if approves { "allow" } else { "declined" };
+        assert_eq!(lines[0]["decision"], decision, "{lines:?}");
+    }
 }
 
 /// The Python SDK's client, with a sampling callback that answers like a

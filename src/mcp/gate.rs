@@ -285,15 +285,20 @@ impl CallGate {
         let Some(context) = &self.context else {
             return Err(refuse(Decision::ApprovalUnavailable, verdict.message()));
         };
-        match context.peer.elicit::<Approval>(prompt.clone()).await {
-            Ok(Some(Approval { approve: true })) => Ok(()),
-            Ok(_) | Err(ElicitationError::UserDeclined | ElicitationError::UserCancelled) => {
+        let asked = context.peer.elicit::<Approval>(prompt.clone());
+        match tokio::time::timeout(self.guard.sampling_timeout(), asked).await {
+            Ok(Ok(Some(Approval { approve: true }))) => Ok(()),
+            Ok(Ok(_) | Err(ElicitationError::UserDeclined | ElicitationError::UserCancelled)) => {
                 Err(refuse(Decision::Declined, verdict.declined_message()))
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::info!("approval of a model's answer could not be asked for: {e}");
                 Err(refuse(Decision::ApprovalUnavailable, verdict.message()))
             }
+            Err(_) => Err(refuse(
+                Decision::ApprovalUnavailable,
+                "Refused: nobody approved the model's answer in time.".into(),
+            )),
         }
     }
 
