@@ -74,7 +74,12 @@ pub fn seconds(secs: f64, max: f64) -> Result<Duration, String> {
         return Err(format!("{secs} is not a finite number of seconds"));
     }
     if !(0.0..=max).contains(&secs) {
-        return Err(format!("{secs} is outside 0..={max} seconds"));
+        let shown = if secs.abs() < 1e9 {
+            secs.to_string()
+        } else {
+            format!("{secs:e}")
+        };
+        return Err(format!("{shown} is outside 0..={max} seconds"));
     }
     Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
 }
@@ -196,6 +201,10 @@ mod tests {
         for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, 10.5] {
             assert!(seconds(bad, 10.0).is_err(), "{bad}");
         }
+        assert_eq!(
+            seconds(1e308, 10.0),
+            Err("1e308 is outside 0..=10 seconds".into())
+        );
     }
 
     proptest::proptest! {
