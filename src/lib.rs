@@ -5,6 +5,7 @@
 //! HTTP: the MCP tools, the web view and (later) a daemon are all callers of
 //! [`session::SessionManager`].
 
+pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod client_config;
@@ -17,4 +18,3 @@ pub mod policy;
 pub mod preset;
 pub mod session;
 pub mod web;
-pub mod web_glue;
