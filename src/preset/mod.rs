@@ -5,9 +5,11 @@
 
 mod builtin;
 mod error;
+mod input;
 mod registry;
 mod schema;
 
 pub use error::PresetError;
+pub use input::{InputConfig, InputMode, LongLines};
 pub use registry::{LoadedPreset, PresetDirs, PresetRegistry, PresetSource, preset_files};
 pub use schema::{Preset, PresetFile, PromptConfig, ShellFlavor, ShellIntegration, StrategyConfig};
