@@ -66,11 +66,11 @@ pub fn strip_echo_and_prompt(clean: &str, input: &str, matcher: &PromptMatcher) 
             break;
         }
         let (line, next) = line_at(start);
-        if line.ends_with(typed) {
+        if echoes(line, typed) {
             start = next;
             continue;
         }
-        if line.is_empty() && next <= clean.len() && line_at(next).0.ends_with(typed) {
+        if line.is_empty() && next <= clean.len() && echoes(line_at(next).0, typed) {
             start = line_at(next).1;
             continue;
         }
@@ -98,6 +98,20 @@ pub fn strip_echo_and_prompt(clean: &str, input: &str, matcher: &PromptMatcher) 
     }
     // Blank lines between the output and the prompt are not output.
     clean[start..end].trim_end_matches('\n').to_string()
+}
+
+/// `line` (clean text) is the echo of `typed`: it ends with it. A tab
+/// typed shows as spaces up to the next tab stop, so with tabs the two are
+/// compared with each run of blanks as one.
+fn echoes(line: &str, typed: &str) -> bool {
+    if line.ends_with(typed) {
+        return true;
+    }
+    if !typed.contains('\t') {
+        return false;
+    }
+    let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    squash(line).ends_with(&squash(typed))
 }
 
 #[cfg(test)]
@@ -136,6 +150,15 @@ mod tests {
         assert_eq!(extract_output(raw, 0, &[], "print()", &py()), "");
         let raw = b"print('\\nx')\r\n\r\nx\r\n>>> ";
         assert_eq!(extract_output(raw, 0, &[], "print('\\nx')", &py()), "\nx");
+    }
+
+    #[test]
+    fn a_typed_tab_echoes_as_spaces() {
+        let raw = b"select\tcount(*)\r\n   ...> from t;\r\n2\r\n>>> ";
+        assert_eq!(
+            extract_output(raw, 0, &[], "select\tcount(*)\nfrom t;", &py()),
+            "2"
+        );
     }
 
     #[test]
