@@ -12,6 +12,15 @@ use serde_json::{Value, json};
 
 const CLASS_WITH_BLANK_LINES: &str = "class Greeter:\n    def __init__(self, name):\n        self.name = name\n\n    def greet(self):\n\n        return 'hi ' + self.name\n\n\nprint(Greeter('ada').greet())";
 
+/// The call came back at the prompt with exactly `output`.
+fn assert_ready_with(r: &Value, output: &str) {
+    assert_eq!(
+        (r["output"].as_str(), r["state"].as_str()),
+        (Some(output), Some("ready")),
+        "{r:#}"
+    );
+}
+
 /// The same text through both waits: line by line (`wait_for_prompt`) and
 /// all at once (takafu's default).
 async fn eval_both_ways(c: &Client, id: &str, input: &str) -> [Value; 2] {
@@ -33,11 +42,7 @@ async fn python_takes_a_class_with_blank_lines_between_its_methods() {
     let c = &s.client;
     let id = create(c, "python").await;
     for r in eval_both_ways(c, &id, CLASS_WITH_BLANK_LINES).await {
-        assert_eq!(
-            (r["output"].as_str(), r["state"].as_str()),
-            (Some("hi ada"), Some("ready")),
-            "{r:#}"
-        );
+        assert_ready_with(&r, "hi ada");
     }
     // A docstring's blank lines survive; a decorator stays with its function;
     // `else` at column 0 continues its `if`.
@@ -61,11 +66,7 @@ async fn ipython_takes_a_class_with_blank_lines_between_its_methods() {
     let c = &s.client;
     let id = create(c, "ipython").await;
     for r in eval_both_ways(c, &id, CLASS_WITH_BLANK_LINES).await {
-        assert_eq!(
-            (r["output"].as_str(), r["state"].as_str()),
-            (Some("hi ada"), Some("ready")),
-            "{r:#}"
-        );
+        assert_ready_with(&r, "hi ada");
     }
 }
 
@@ -123,11 +124,9 @@ async fn long_lines_arrive_whole_in_every_canonical_mode_preset() {
     let s = start().await;
     let mut ran = 0;
     for (preset, program, input, expected) in cases {
-        if !have(program) {
-            eprintln!("{program} not installed; {preset} skipped");
+        let Some(id) = create_if_installed(&s.client, preset, program).await else {
             continue;
-        }
-        let id = create(&s.client, preset).await;
+        };
         let r = eval(&s.client, &id, &input).await;
         let out = r["output"].as_str().unwrap_or_default();
         if preset == "sh" {
@@ -204,25 +203,11 @@ async fn ghci_output_is_exactly_the_result() {
     let c = &s.client;
     let id = create(c, "ghci").await;
     let r = eval(c, &id, "6*7").await;
-    assert_eq!(
-        (r["output"].as_str(), r["state"].as_str()),
-        (Some("42"), Some("ready")),
-        "{r:#}"
-    );
+    assert_ready_with(&r, "42");
     // A definition prints nothing: its echo ends with ESC E (next line) and
     // the prompt follows on the next row, so it is recognised at once.
-    let r = eval_opts(
-        c,
-        &id,
-        "double x = x * 2",
-        json!({"wait_for_prompt": true, "timeout": 20000}),
-    )
-    .await;
-    assert_eq!(
-        (r["output"].as_str(), r["state"].as_str()),
-        (Some(""), Some("ready")),
-        "{r:#}"
-    );
+    let r = eval(c, &id, "double x = x * 2").await;
+    assert_ready_with(&r, "");
     assert!(
         r["executionTime"].as_u64().unwrap_or(u64::MAX) < 15_000,
         "{r:#}"
@@ -235,11 +220,9 @@ async fn irb_and_pry_keep_non_ascii_text() {
     let s = start().await;
     let mut ran = 0;
     for preset in ["irb", "pry"] {
-        if !have(preset) {
-            eprintln!("{preset} not installed; skipped");
+        let Some(id) = create_if_installed(&s.client, preset, preset).await else {
             continue;
-        }
-        let id = create(&s.client, preset).await;
+        };
         let r = eval(&s.client, &id, "puts 'héllo ✓'").await;
         assert_eq!(r["output"], "héllo ✓\n=> nil", "{preset}: {r:#}");
         // A block with a blank line in it, too.
