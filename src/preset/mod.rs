@@ -7,6 +7,7 @@
 
 mod builtin;
 mod error;
+mod input;
 pub mod params;
 mod place;
 mod registry;
@@ -15,6 +16,7 @@ pub mod target;
 mod templates;
 
 pub use error::PresetError;
+pub use input::{InputConfig, InputMode, LongLines};
 pub use place::{Placement, Remote, place};
 pub use registry::{LoadedPreset, PresetDirs, PresetRegistry, PresetSource, preset_files};
 pub use schema::{Preset, PresetFile, PromptConfig, ShellFlavor, ShellIntegration, StrategyConfig};

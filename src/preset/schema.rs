@@ -62,6 +62,9 @@ pub struct Preset {
     pub startup_timeout_ms: u64,
     #[serde(default)]
     pub prompt: PromptConfig,
+    /// How typed text is submitted (multi-line blocks, long lines).
+    #[serde(default)]
+    pub input: super::InputConfig,
     /// Shell integration: the prompt reports completion and exit status
     /// through an invisible OSC 133 marker instead of a regex.
     #[serde(default)]
@@ -196,6 +199,9 @@ impl Preset {
                     .map_err(|e| invalid(&format!("{key}[{i}]"), e.to_string()))?;
             }
         }
+        self.input
+            .check()
+            .map_err(|(key, message)| invalid(key, message))?;
         if self.prompt.ready.is_empty() && self.shell_integration.is_none() {
             return Err(invalid(
                 "prompt.ready",

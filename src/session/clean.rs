@@ -38,6 +38,8 @@ enum Mode {
     #[default]
     Ground,
     Escape,
+    /// A charset designation (`ESC ( B`) or the like: one more character.
+    EscapeArg,
     Csi(String),
     /// OSC, DCS, APC, PM, SOS: skipped up to BEL or ST.
     Str,
@@ -82,6 +84,15 @@ impl Renderer {
         self.col += 1;
     }
 
+    /// Move `count` rows down, to the first column with `to_start`.
+    fn down(&mut self, count: usize, to_start: bool) {
+        self.row += count;
+        if to_start {
+            self.col = 0;
+        }
+        self.line();
+    }
+
     fn feed(&mut self, c: char) {
         match std::mem::take(&mut self.mode) {
             Mode::Ground => self.ground(c),
@@ -89,9 +100,14 @@ impl Renderer {
                 '[' => self.mode = Mode::Csi(String::new()),
                 ']' | 'P' | '_' | '^' | 'X' => self.mode = Mode::Str,
                 // Charset designations take one more character.
-                '(' | ')' | '*' | '+' | '#' | '%' => self.mode = Mode::Escape,
+                '(' | ')' | '*' | '+' | '#' | '%' => self.mode = Mode::EscapeArg,
+                // Next line (ghci ends its echo with it), index, reverse index.
+                'E' => self.down(1, true),
+                'D' => self.down(1, false),
+                'M' => self.row = self.row.saturating_sub(1),
                 _ => {}
             },
+            Mode::EscapeArg => {}
             Mode::Csi(mut params) => {
                 if ('\x40'..='\x7e').contains(&c) {
                     self.csi(&params, c);
@@ -124,6 +140,9 @@ impl Renderer {
                 self.col = 0;
                 self.line();
             }
+            // Vertical tab and form feed move down like a line feed, in
+            // the same column (the terminal adds no carriage return).
+            '\x0b' | '\x0c' => self.down(1, false),
             '\x08' => self.col = self.col.saturating_sub(1),
             '\t' => self.col = (self.col / 8 + 1) * 8,
             c if (c as u32) < 0x20 || c == '\x7f' => {}
@@ -153,9 +172,12 @@ impl Renderer {
             'D' => self.col = self.col.saturating_sub(count),
             'G' => self.col = count - 1,
             'A' => self.row = self.row.saturating_sub(count),
-            'B' => {
-                self.row += count;
-                self.line();
+            'B' => self.down(count, false),
+            // Cursor next / previous line: to the first column.
+            'E' => self.down(count, true),
+            'F' => {
+                self.row = self.row.saturating_sub(count);
+                self.col = 0;
             }
             'P' => {
                 let line = self.line();
@@ -230,6 +252,26 @@ mod tests {
     #[test]
     fn cursor_up_rewrites_previous_line() {
         assert_eq!(render(b"one\r\ntwo\x1b[A\rONE"), "ONE\ntwo");
+    }
+
+    #[test]
+    fn every_line_motion_is_a_line_break() {
+        // ghci's echo ends with ESC E (next line), then the result.
+        assert_eq!(
+            render(b"ghci> 6*7\x1bE\x1b[?1l\x1b>42\r\n"),
+            "ghci> 6*7\n42\n"
+        );
+        // Index: down one row, same column.
+        assert_eq!(render(b"ab\x1bDc"), "ab\n  c");
+        // Reverse index: up one row.
+        assert_eq!(render(b"one\r\ntwo\x1bM\rONE"), "ONE\ntwo");
+        // Cursor next line (CSI n E) and previous line (CSI n F).
+        assert_eq!(render(b"a\x1b[Eb\x1b[2Ec"), "a\nb\n\nc");
+        assert_eq!(render(b"a\r\nb\x1b[Fx"), "x\nb");
+        // Vertical tab and form feed move down in the same column.
+        assert_eq!(render(b"a\x0bb\x0cc"), "a\n b\n  c");
+        // A charset designation ending in a letter moves nothing.
+        assert_eq!(render(b"a\x1b(Eb\x1b)Dc"), "abc");
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub enum SessionError {
     UnknownSignal(String),
     #[error("pseudo-terminal error: {0}")]
     Pty(String),
+    #[error(transparent)]
+    Input(#[from] super::submit::SubmitError),
     #[error("I/O error talking to the session: {0}")]
     Io(#[from] std::io::Error),
 }

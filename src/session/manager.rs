@@ -15,8 +15,10 @@ use super::session::{Outcome, Respawn, Session, SessionParts};
 use super::shell_integration;
 use super::{SessionError, SessionInfo, SessionState};
 use crate::preset::PresetDirs;
-use crate::preset::{Preset, PresetRegistry, PromptConfig, ShellFlavor, ShellIntegration};
-use crate::preset::{Remote, TargetRegistry};
+use crate::preset::{
+    InputConfig, Preset, PresetRegistry, PromptConfig, Remote, ShellFlavor, ShellIntegration,
+    TargetRegistry,
+};
 
 #[derive(Debug, Clone)]
 pub struct ManagerConfig {
@@ -102,6 +104,7 @@ struct Plan {
     env: Vec<(String, String)>,
     cwd: PathBuf,
     prompt: PromptConfig,
+    input: InputConfig,
     integration: Option<ShellIntegration>,
     marker_mode: bool,
     startup_commands: Vec<String>,
@@ -241,6 +244,7 @@ impl SessionManager {
             config: plan.config.clone(),
             target: plan.remote.as_ref().map(|r| r.target.name.clone()),
             parameters: plan.parameters.clone(),
+            input: plan.input,
         };
         let plugin = self.instantiate_strategy(&plan);
         let session = Session::start(SessionParts {
@@ -443,6 +447,9 @@ impl SessionManager {
             ("REPL_MCP".to_string(), "1".to_string()),
             ("REPL_MCP_SESSION".to_string(), id.to_string()),
         ];
+        env.extend(super::locale::utf8_fallback(&plan.env, |k| {
+            std::env::var(k).ok()
+        }));
         env.append(&mut plan.env);
         plan.env = env;
         Ok(plan)
@@ -510,6 +517,7 @@ fn plan_from_preset(p: &Preset) -> Result<Plan, SessionError> {
         env: p.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         cwd: resolve_dir(p.cwd.as_deref())?,
         prompt: p.prompt.clone(),
+        input: p.input,
         integration,
         marker_mode,
         startup_commands,
@@ -563,6 +571,12 @@ fn plan_from_custom(c: &CustomConfig, presets: &PresetRegistry) -> Result<Plan, 
             ..Default::default()
         },
     };
+    // So does the way input is submitted to it.
+    let input = presets
+        .get(&kind)
+        .filter(|_| kind != "custom")
+        .map(|p| p.preset.input)
+        .unwrap_or_default();
     let marker_mode = c.commands.is_empty();
     Ok(Plan {
         preset_name: "custom".into(),
@@ -579,6 +593,7 @@ fn plan_from_custom(c: &CustomConfig, presets: &PresetRegistry) -> Result<Plan, 
             .collect(),
         cwd: resolve_dir(c.starting_directory.as_deref())?,
         prompt,
+        input,
         integration: Some(integration),
         marker_mode,
         startup_commands: c.commands.clone(),

@@ -6,6 +6,7 @@
 mod clean;
 mod detect;
 mod error;
+mod locale;
 mod manager;
 mod markers;
 mod output;
@@ -17,6 +18,7 @@ mod ring;
 mod session;
 mod shell_integration;
 mod state;
+mod submit;
 mod terminal;
 
 pub use clean::render as clean_text;

@@ -52,19 +52,29 @@ pub fn extract_output(
 /// the prompt line at the bottom. Works on offsets and cuts once, so a
 /// megabyte of output is not split into lines and joined again.
 pub fn strip_echo_and_prompt(clean: &str, input: &str, matcher: &PromptMatcher) -> String {
-    // Skip one echoed line per typed line, while they match.
+    // Skip one echoed line per typed line, while they match. A REPL may
+    // print a blank line before its next prompt (ipython does): skipped
+    // when the echo goes on after it.
     let mut start = 0;
+    let line_at = |from: usize| {
+        let end = clean[from..].find('\n').map_or(clean.len(), |i| from + i);
+        (clean[from..end].trim_end(), (end + 1).min(clean.len() + 1))
+    };
     for typed in input.split('\n') {
         let typed = typed.trim_end_matches('\r').trim_end();
         if start > clean.len() {
             break;
         }
-        let line_end = clean[start..].find('\n').map_or(clean.len(), |i| start + i);
-        if clean[start..line_end].trim_end().ends_with(typed) {
-            start = (line_end + 1).min(clean.len() + 1);
-        } else {
-            break;
+        let (line, next) = line_at(start);
+        if echoes(line, typed) {
+            start = next;
+            continue;
         }
+        if line.is_empty() && next <= clean.len() && echoes(line_at(next).0, typed) {
+            start = line_at(next).1;
+            continue;
+        }
+        break;
     }
     if start > clean.len() {
         return String::new();
@@ -90,6 +100,20 @@ pub fn strip_echo_and_prompt(clean: &str, input: &str, matcher: &PromptMatcher) 
     clean[start..end].trim_end_matches('\n').to_string()
 }
 
+/// `line` (clean text) is the echo of `typed`: it ends with it. A tab
+/// typed shows as spaces up to the next tab stop, so with tabs the two are
+/// compared with each run of blanks as one.
+fn echoes(line: &str, typed: &str) -> bool {
+    if line.ends_with(typed) {
+        return true;
+    }
+    if !typed.contains('\t') {
+        return false;
+    }
+    let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    squash(line).ends_with(&squash(typed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +132,33 @@ mod tests {
         let raw = b"for i in range(2):\r\n...     print(i)\r\n... \r\n0\r\n1\r\n>>> ";
         let out = extract_output(raw, 0, &[], "for i in range(2):\n    print(i)\n", &py());
         assert_eq!(out, "0\n1");
+    }
+
+    #[test]
+    fn a_blank_line_before_the_next_prompt_is_part_of_the_echo() {
+        let ipy = crate::session::detect::PromptMatcher::new(&crate::preset::PromptConfig {
+            ready: vec![r"^In \[\d+\]: $".into()],
+            continuation: vec![r"^\s*\.\.\.: $".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        let raw = b"x = 1\r\n\r\nIn [2]: class A:\r\n   ...:     y = 2\r\n   ...: \r\n\r\nIn [3]: print(A.y)\r\n2\r\n\r\nIn [4]: ";
+        let typed = "x = 1\nclass A:\n    y = 2\n\nprint(A.y)";
+        assert_eq!(extract_output(raw, 0, &[], typed, &ipy), "2");
+        // Output that is a blank line is still output.
+        let raw = b"print()\r\n\r\n>>> ";
+        assert_eq!(extract_output(raw, 0, &[], "print()", &py()), "");
+        let raw = b"print('\\nx')\r\n\r\nx\r\n>>> ";
+        assert_eq!(extract_output(raw, 0, &[], "print('\\nx')", &py()), "\nx");
+    }
+
+    #[test]
+    fn a_typed_tab_echoes_as_spaces() {
+        let raw = b"select\tcount(*)\r\n   ...> from t;\r\n2\r\n>>> ";
+        assert_eq!(
+            extract_output(raw, 0, &[], "select\tcount(*)\nfrom t;", &py()),
+            "2"
+        );
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct SessionInfo {
     pub target: Option<String>,
     /// Every parameter's value (given or default), by name.
     pub parameters: Vec<(String, String)>,
+    /// How typed text is submitted (the preset's `[input]`).
+    #[serde(skip)]
+    pub input: crate::preset::InputConfig,
 }
 
 /// What the web view (and any other watcher) is told, in order.
@@ -106,6 +109,9 @@ pub struct CommandRecord {
     pub output: String,
     pub exit_code: Option<i32>,
     pub truncated_start: bool,
+    /// The lines as typed (blank lines arranged, pieces joined), which is
+    /// what the REPL echoes; empty when the same as `input`.
+    pub typed: String,
 }
 
 #[derive(Debug, Clone)]
@@ -773,18 +779,20 @@ impl Session {
         self.ensure_running()?;
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + opts.timeout;
-        let mut text = input.to_string();
-        if opts.add_newline {
-            text.push('\n');
-        }
-        // Enter on a real keyboard sends CR; line-editing REPLs expect it.
-        let lines: Vec<String> = text
-            .split_inclusive('\n')
-            .map(|l| match l.strip_suffix('\n') {
-                Some(body) => format!("{}\r", body.strip_suffix('\r').unwrap_or(body)),
-                None => l.to_string(),
-            })
-            .collect();
+        // The keystrokes, planned before anything is typed (a refusal types
+        // nothing). The preset's way of submitting applies when the REPL
+        // itself reads (it shows a prompt); otherwise lines are typed.
+        let steps = {
+            let mut inner = lock(&self.inner);
+            let at_prompt = inner.state.is_prompt();
+            super::submit::plan(&super::submit::Submission {
+                text: input,
+                add_newline: opts.add_newline,
+                input: &self.info.input.for_reader(at_prompt),
+                paste_on: inner.term.screen().bracketed_paste(),
+                eof_chunks_allowed: at_prompt,
+            })?
+        };
         let start = {
             let mut inner = lock(&self.inner);
             let start = inner.ring.end();
@@ -808,37 +816,50 @@ impl Session {
                 input: input.to_string(),
                 start,
                 end: start,
+                typed: super::submit::echoed(&steps),
                 ..Default::default()
             });
             start
         };
+        // Both waits type the steps alike: each line after the REPL's answer
+        // to the one before (its next prompt, or a short pause for a line a
+        // running program reads itself), so echo and output stay in order.
+        // They differ after the last step: `wait_for_prompt` waits for the
+        // prompt; otherwise the call also returns once output pauses.
+        let last_settle = (!opts.wait_for_prompt).then_some(opts.settle);
         let mut completed = false;
-        if opts.wait_for_prompt {
-            let n = lines.len();
-            for (i, line) in lines.into_iter().enumerate() {
-                let mark = WaitMark::take(&lock(&self.inner));
-                self.write_bytes(line.into_bytes()).await?;
-                let last = i + 1 == n;
-                let settle = (!last).then_some(LINE_SETTLE);
-                let done = self
-                    .wait_until(deadline, settle, |inner| mark.answered(inner))
-                    .await;
-                completed = done == WaitEnd::Condition;
-                if done == WaitEnd::Deadline || (last && !completed) {
-                    break;
-                }
-                let state = self.state();
-                if !state.is_prompt() && !last && done == WaitEnd::Condition {
-                    // Awaiting input or ended: the rest would go astray.
-                    break;
-                }
+        let n = steps.len();
+        for (i, step) in steps.iter().enumerate() {
+            let (mark, paste_on) = {
+                let mut inner = lock(&self.inner);
+                let paste_on = step.literal && inner.term.screen().bracketed_paste();
+                (WaitMark::take(&inner), paste_on)
+            };
+            self.write_bytes(step.keys(paste_on).into_owned()).await?;
+            let last = i + 1 == n;
+            if !last && !step.await_prompt {
+                continue;
             }
-        } else {
-            let mark = WaitMark::take(&lock(&self.inner));
-            self.write_bytes(text.replace('\n', "\r").into_bytes())
-                .await?;
+            let settle = if last { last_settle } else { Some(LINE_SETTLE) };
             let done = self
-                .wait_until(deadline, Some(opts.settle), |inner| mark.answered(inner))
+                .wait_until(deadline, settle, |inner| mark.answered(inner))
+                .await;
+            completed = match settle {
+                Some(_) if last => done != WaitEnd::Deadline,
+                _ => done == WaitEnd::Condition,
+            };
+            if done == WaitEnd::Deadline {
+                break;
+            }
+            if !last && done == WaitEnd::Condition && !self.state().is_prompt() {
+                // Awaiting input or ended: the rest would go astray.
+                break;
+            }
+        }
+        if n == 0 && !opts.wait_for_prompt {
+            let mark = WaitMark::take(&lock(&self.inner));
+            let done = self
+                .wait_until(deadline, last_settle, |inner| mark.answered(inner))
                 .await;
             completed = done != WaitEnd::Deadline;
         }
@@ -1014,12 +1035,13 @@ impl Session {
     fn finish_command(&self, start: u64, started: Instant, completed: bool) -> Outcome {
         let mut inner = lock(&self.inner);
         let end = inner.ring.end();
-        let input = inner
+        let (input, typed) = inner
             .last_command
             .as_ref()
-            .map(|c| c.input.clone())
+            .map(|c| (c.input.clone(), c.typed.clone()))
             .unwrap_or_default();
-        let (raw, output, lost) = inner.command_output(start, end, &input);
+        let echo = if typed.is_empty() { &input } else { &typed };
+        let (raw, output, lost) = inner.command_output(start, end, echo);
         let exit_code = if inner.state == SessionState::Exited {
             inner.exit_code
         } else if inner.marker_mode && inner.state.is_prompt() {
@@ -1041,6 +1063,7 @@ impl Session {
             output: output.clone(),
             exit_code,
             truncated_start: lost,
+            typed,
         });
         if !completed {
             inner.log(format!(

@@ -41,7 +41,6 @@ pub fn render(
             let rc = format!(
                 "{user_rc}unset PROMPT_COMMAND\n\
                  unset HISTFILE\n\
-                 bind 'set enable-bracketed-paste off' 2>/dev/null\n\
                  PS0='{c}'\n\
                  PS1='\\[{d}{a}\\]\\$ \\[{b}\\]'\n\
                  PS2='\\[{a2}\\]> \\[{b}\\]'\n",
@@ -66,7 +65,6 @@ pub fn render(
             let rc = format!(
                 "{user_rc}unsetopt PROMPT_SP\n\
                  unset HISTFILE\n\
-                 unset zle_bracketed_paste\n\
                  PS1=$'%{{{d}{a}%}}%# %{{{b}%}}'\n\
                  PS2=$'%{{{a2}%}}> %{{{b}%}}'\n\
                  RPROMPT=''\n\

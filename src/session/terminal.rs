@@ -18,6 +18,8 @@ pub struct Terminal {
     deferred: Vec<u8>,
     /// The front of `deferred` was dropped: start it on a fresh line.
     trimmed: bool,
+    /// The last chunk ended with ESC, held back: it may start a line motion.
+    held_escape: bool,
 }
 
 fn nz(v: u16) -> NonZeroU16 {
@@ -30,6 +32,7 @@ impl Terminal {
             parser: vt100::Parser::new(nz(rows), nz(cols), 0),
             deferred: Vec::new(),
             trimmed: false,
+            held_escape: false,
         }
     }
 
@@ -39,9 +42,10 @@ impl Terminal {
 
     /// Feed a chunk; `more` says further bytes are already waiting.
     pub fn feed(&mut self, chunk: &[u8], more: bool) {
-        if chunk.contains(&0x1b) {
+        if self.held_escape || chunk.contains(&0x1b) {
+            let chunk = line_motions(chunk, &mut self.held_escape);
             self.flush();
-            self.parser.process(chunk);
+            self.parser.process(&chunk);
             return;
         }
         let mut rest = chunk;
@@ -103,9 +107,64 @@ impl Terminal {
     }
 }
 
+/// ESC E (next line) and ESC D (index) as the moves the vt100 crate knows,
+/// CR LF and LF: it ignores them, and ghci ends every echo with ESC E. An ESC
+/// at the end of a chunk is held back until the next one says what it starts.
+fn line_motions<'a>(chunk: &'a [u8], held_escape: &mut bool) -> std::borrow::Cow<'a, [u8]> {
+    let rewrite = *held_escape
+        || chunk.last() == Some(&0x1b)
+        || chunk
+            .windows(2)
+            .any(|w| w[0] == 0x1b && matches!(w[1], b'E' | b'D'));
+    if !rewrite {
+        return std::borrow::Cow::Borrowed(chunk);
+    }
+    let mut out = Vec::with_capacity(chunk.len() + 2);
+    let mut escape = std::mem::take(held_escape);
+    for &b in chunk {
+        if escape {
+            match b {
+                // A second ESC abandons the first, as the terminal does.
+                0x1b => continue,
+                b'E' => out.extend_from_slice(b"\r\n"),
+                b'D' => out.push(b'\n'),
+                _ => out.extend_from_slice(&[0x1b, b]),
+            }
+            escape = false;
+        } else if b == 0x1b {
+            escape = true;
+        } else {
+            out.push(b);
+        }
+    }
+    *held_escape = escape;
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::Terminal;
+
+    #[test]
+    fn next_line_and_index_move_the_cursor() {
+        let mut t = Terminal::new(5, 40);
+        // ghci: the echo ends with ESC E; a definition prints nothing.
+        t.feed(b"ghci> f x = x\x1bE\x1b[?1l\x1b>\x1b[?1h\x1b=ghci> ", false);
+        assert_eq!(t.screen().contents(), "ghci> f x = x\nghci> ");
+        assert_eq!(t.screen().cursor_position(), (1, 6));
+        // Split across chunks, and ESC D (index: down, same column).
+        let mut t = Terminal::new(5, 40);
+        t.feed(b"ab\x1b", true);
+        t.feed(b"Dc\x1b", true);
+        t.feed(b"\x1b", true);
+        t.feed(b"E>", false);
+        assert_eq!(t.screen().contents(), "ab\n  c\n>");
+        // Other escapes pass untouched.
+        let mut t = Terminal::new(5, 40);
+        t.feed(b"\x1b[31mred\x1b", true);
+        t.feed(b"[0m ok", false);
+        assert_eq!(t.screen().contents(), "red ok");
+    }
 
     fn lines(from: usize, to: usize) -> Vec<u8> {
         (from..to)

@@ -224,3 +224,13 @@ pub async fn eventually(mut cond: impl FnMut() -> bool, within: Duration) -> boo
     }
     cond()
 }
+
+/// A session of `preset` when `program` is installed; otherwise says so
+/// (the test goes on without it).
+pub async fn create_if_installed(client: &Client, preset: &str, program: &str) -> Option<String> {
+    if !have(program) {
+        eprintln!("{program} not installed; {preset} skipped");
+        return None;
+    }
+    Some(create(client, preset).await)
+}
