@@ -6,6 +6,7 @@
 //! [`session::SessionManager`].
 
 pub mod bench;
+pub mod cast;
 pub mod cli;
 pub mod client_config;
 pub mod mcp;

@@ -20,7 +20,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Preset(args)) => std::process::exit(repl_mcp::package::cli::run(args)),
         Some(Command::Config(args)) => std::process::exit(repl_mcp::client_config::run(args)),
-        Some(Command::Plugin(args)) => std::process::exit(repl_mcp::plugin_glue::run(&args)),
+        Some(Command::Plugin(args)) => std::process::exit(repl_mcp::plugin::cli::run(&args)),
         None => serve(cli.serve),
     }
 }
