@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -16,6 +17,22 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub serve: ServeArgs,
+}
+
+impl Cli {
+    /// Parse the command line. Server options may stand before `serve` or
+    /// after it (`repl-mcp --no-web-ui serve --http …`): each one given on
+    /// the command line counts wherever it stands, the later place winning.
+    pub fn parse_merged() -> Cli {
+        let matches = Cli::command().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        if let (Some(Command::Serve(sub)), Some(("serve", sub_matches))) =
+            (&mut cli.command, matches.subcommand())
+        {
+            *sub = ServeArgs::merged(&cli.serve, &matches, sub, sub_matches);
+        }
+        cli
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,4 +84,85 @@ pub struct ServeArgs {
     /// Extra preset directory (instead of ./.repl-mcp/presets).
     #[arg(long, value_name = "DIR")]
     pub presets_dir: Option<PathBuf>,
+}
+
+/// An option given on the command line (not a default, not the environment,
+/// which both places read alike).
+fn given(matches: &ArgMatches, id: &str) -> bool {
+    matches!(matches.value_source(id), Some(ValueSource::CommandLine))
+}
+
+/// Every field of [`ServeArgs`], taken from the later place that gives it.
+/// (A new field must be added here: the struct literal does not compile
+/// without it.)
+macro_rules! merge_fields {
+    ($before:ident, $before_m:ident, $after:ident, $after_m:ident; $($field:ident),* $(,)?) => {
+        ServeArgs {
+            $($field: if !given($after_m, stringify!($field)) && given($before_m, stringify!($field)) {
+                $before.$field.clone()
+            } else {
+                $after.$field.clone()
+            },)*
+        }
+    };
+}
+
+impl ServeArgs {
+    /// Options given before the subcommand (`before`) under those given
+    /// after it (`after`).
+    pub fn merged(
+        before: &ServeArgs,
+        before_m: &ArgMatches,
+        after: &ServeArgs,
+        after_m: &ArgMatches,
+    ) -> ServeArgs {
+        merge_fields!(before, before_m, after, after_m;
+            http, token, no_web_ui, web_port, web_host, web_allow_remote,
+            history_bytes, max_output_chars, policy, presets_dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(argv: &[&str]) -> ServeArgs {
+        let matches = Cli::command()
+            .try_get_matches_from(argv)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| panic!("{e}"));
+        match (&mut cli.command, matches.subcommand()) {
+            (Some(Command::Serve(sub)), Some(("serve", m))) => {
+                ServeArgs::merged(&cli.serve, &matches, sub, m)
+            }
+            _ => cli.serve,
+        }
+    }
+
+    #[test]
+    fn options_count_before_and_after_serve() {
+        let a = serve_args(&["repl-mcp", "--no-web-ui", "serve", "--http", "127.0.0.1:9"]);
+        assert!(a.no_web_ui);
+        assert_eq!(
+            a.http,
+            Some("127.0.0.1:9".parse().unwrap_or_else(|e| panic!("{e}")))
+        );
+        let a = serve_args(&[
+            "repl-mcp",
+            "--web-port",
+            "9000",
+            "serve",
+            "--web-port",
+            "9001",
+        ]);
+        assert_eq!(a.web_port, 9001, "the later place wins");
+        let a = serve_args(&["repl-mcp", "--web-port", "9000", "serve"]);
+        assert_eq!(a.web_port, 9000);
+        let a = serve_args(&["repl-mcp", "serve", "--no-web-ui"]);
+        assert!(a.no_web_ui);
+        let a = serve_args(&["repl-mcp", "--max-output-chars", "5000"]);
+        assert_eq!(a.max_output_chars, 5000);
+        let a = serve_args(&["repl-mcp", "serve"]);
+        assert!(!a.no_web_ui && a.web_port == 8023);
+    }
 }

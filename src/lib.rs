@@ -5,6 +5,7 @@
 //! HTTP: the MCP tools, the web view and (later) a daemon are all callers of
 //! [`session::SessionManager`].
 
+pub mod app;
 pub mod bench;
 pub mod cast;
 pub mod cli;
@@ -13,9 +14,7 @@ pub mod mcp;
 pub mod package;
 pub mod paths;
 pub mod plugin;
-pub mod plugin_glue;
 pub mod policy;
 pub mod preset;
 pub mod session;
 pub mod web;
-pub mod web_glue;

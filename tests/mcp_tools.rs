@@ -6,23 +6,6 @@ use common::*;
 use rmcp::model::ProtocolVersion;
 use serde_json::json;
 
-const TOOLS: &[&str] = &[
-    "create_session",
-    "send_input_to_session",
-    "send_signal_to_session",
-    "list_repl_sessions",
-    "get_session_details",
-    "destroy_repl_session",
-    "list_repl_configurations",
-    "set_session_ready",
-    "wait_for_session",
-    "mark_session_failed",
-    "get_full_output",
-    "get_clean_text",
-    "answer_session_question",
-    "reload_presets",
-];
-
 #[tokio::test]
 async fn every_tool_has_schemas_and_annotations() {
     let s = start().await;

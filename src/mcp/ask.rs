@@ -11,8 +11,6 @@ use rmcp::model::{
 use rmcp::service::{ElicitationSafe, RequestContext};
 use serde_json::Value;
 
-use crate::session::{Actor, Outcome, SendOptions, Session, SessionState};
-
 /// Sends a progress notification every second while it lives, if the
 /// client asked for progress (a `progressToken` in the request's `_meta`).
 pub struct Progress {
@@ -61,25 +59,41 @@ pub struct RecoveryAnswer {
 }
 rmcp::elicit_safe!(RecoveryAnswer);
 
-/// Ask the client (a person or its model) through elicitation; `None` when
-/// the client cannot be asked or does not answer.
-pub async fn elicit_answer(context: &RequestContext<RoleServer>, question: &str) -> Option<String> {
+/// Whether the protocol lets the server send the client a request within a
+/// call (elicitation, sampling): not from 2026-07-28 on, where such questions
+/// go out as input-required results instead.
+pub fn requests_allowed(context: &RequestContext<RoleServer>) -> bool {
+    context
+        .protocol_version()
+        .is_none_or(|v| v < ProtocolVersion::V_2026_07_28)
+}
+
+/// Ask the client (a person or its model) through elicitation, waiting at
+/// most `timeout`; `None` when the client cannot be asked or does not answer.
+pub async fn elicit_answer(
+    context: &RequestContext<RoleServer>,
+    question: &str,
+    timeout: Duration,
+) -> Option<String> {
     let supports = context
         .peer
         .peer_info()
         .is_some_and(|info| info.capabilities.elicitation.is_some());
-    if !supports {
+    if !supports || !requests_allowed(context) {
         return None;
     }
-    match context
+    let asked = context
         .peer
-        .elicit::<RecoveryAnswer>(question_text(question))
-        .await
-    {
-        Ok(Some(a)) => Some(a.answer),
-        Ok(None) => None,
-        Err(e) => {
+        .elicit::<RecoveryAnswer>(question_text(question));
+    match tokio::time::timeout(timeout, asked).await {
+        Ok(Ok(Some(a))) => Some(a.answer),
+        Ok(Ok(None)) => None,
+        Ok(Err(e)) => {
             tracing::info!("recovery question not answered through elicitation: {e}");
+            None
+        }
+        Err(_) => {
+            tracing::info!("recovery question not answered through elicitation within {timeout:?}");
             None
         }
     }
@@ -166,95 +180,4 @@ pub fn retried_answer(
         return Some("WAIT:0".to_string());
     }
     content?.get(ANSWER_KEY)?.as_str().map(str::to_string)
-}
-
-/// Turn `\n`, `\r`, `\t`, `\xNN` and `\\` in an answer into the characters.
-fn unescape(text: &str) -> String {
-    let mut out = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\r'),
-            Some('r') => out.push('\r'),
-            Some('t') => out.push('\t'),
-            Some('x') => {
-                let hex: String = chars.by_ref().take(2).collect();
-                match u8::from_str_radix(&hex, 16) {
-                    Ok(b) => out.push(char::from(b)),
-                    Err(_) => {
-                        out.push_str("\\x");
-                        out.push_str(&hex);
-                    }
-                }
-            }
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
-/// Carry out an answer in the READY:/SEND:/WAIT:/FAILED: form.
-pub async fn apply_answer(
-    session: &Session,
-    answer: &str,
-    timeout: Duration,
-) -> Result<Outcome, String> {
-    let (verb, rest) = answer.split_once(':').ok_or_else(|| {
-        format!("answer {answer:?} must start with READY:, SEND:, WAIT: or FAILED:")
-    })?;
-    match verb.trim().to_ascii_uppercase().as_str() {
-        "READY" => {
-            session.set_ready_pattern(rest);
-            Ok(session.wait_settled(Duration::ZERO).await)
-        }
-        "SEND" => {
-            let opts = SendOptions {
-                wait_for_prompt: true,
-                timeout,
-                add_newline: false,
-                settle: crate::session::DEFAULT_SETTLE,
-                actor: Actor::Agent,
-            };
-            session
-                .send_input(&unescape(rest), &opts)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        "WAIT" => {
-            let secs: f64 = rest
-                .trim()
-                .parse()
-                .map_err(|_| format!("WAIT needs a number of seconds, not {rest:?}"))?;
-            Ok(session
-                .wait_settled(Duration::from_secs_f64(secs.clamp(0.0, 3600.0)))
-                .await)
-        }
-        "FAILED" => {
-            session.mark_failed(rest.trim());
-            let mut o = session.wait_settled(Duration::ZERO).await;
-            o.state = SessionState::Failed;
-            Ok(o)
-        }
-        other => Err(format!(
-            "unknown answer kind {other:?}: use READY:, SEND:, WAIT: or FAILED:"
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::unescape;
-
-    #[test]
-    fn answers_unescape_keys() {
-        assert_eq!(unescape("q"), "q");
-        assert_eq!(unescape("ls\\n"), "ls\r");
-        assert_eq!(unescape("\\x03"), "\u{3}");
-        assert_eq!(unescape("a\\\\b"), "a\\b");
-    }
 }

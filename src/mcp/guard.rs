@@ -1,17 +1,22 @@
-//! The policy in front of every tool call: allow, deny, rate-limit, ask a
-//! person; and the audit line after it.
+//! The policy shared by every connection of one server: the tool-level
+//! checks before a call (allow, deny, rate limit, a person's approval), the
+//! rules on what a call does (sessions started, text typed), the line
+//! typed so far in each session, and the audit log.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rmcp::RoleServer;
 use rmcp::model::{CallToolResult, InputRequiredResult};
 use rmcp::service::{ElicitationError, RequestContext};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::ask::{form_round, round_answer};
-use crate::policy::{AuditEntry, AuditLog, CallFacts, Decision, PendingLine, Policy, Verdict};
+use super::params::CreateSessionParams;
+use crate::policy::{
+    AuditEntry, AuditLog, CallFacts, Decision, PendingLine, Policy, SamplingMode, Verdict,
+};
 
 /// A yes/no a person gives through MCP elicitation.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
@@ -39,10 +44,23 @@ pub enum Admission {
     /// client retries the call with the answer.
     Ask(Box<InputRequiredResult>),
     Refused {
-        result: Box<CallToolResult>,
-        decision: Decision,
         verdict: Verdict,
+        decision: Decision,
+        message: String,
     },
+}
+
+/// What the server tells the guard about a call that ran (or did not).
+pub struct CallRecord<'a> {
+    pub connection: u64,
+    pub tool: &'a str,
+    pub session_id: Option<&'a str>,
+    /// As the log may show them (secrets already replaced).
+    pub arguments: Value,
+    pub verdict: &'a Verdict,
+    pub decision: Decision,
+    pub started: Instant,
+    pub result: Option<&'a CallToolResult>,
 }
 
 const APPROVAL_KEY: &str = "approve";
@@ -77,14 +95,6 @@ pub fn approval_answer(
     Some(accepted && approve)
 }
 
-fn refusal(verdict: &Verdict, message: String) -> CallToolResult {
-    let mut body = json!({ "success": false, "error": message, "rule": verdict.rule() });
-    if let Verdict::RateLimited { retry_after, .. } = verdict {
-        body["retryAfterSeconds"] = json!(retry_after.as_secs_f64().ceil());
-    }
-    CallToolResult::structured_error(body)
-}
-
 impl Guard {
     pub fn new(policy: Policy, audit: AuditLog) -> Self {
         Self {
@@ -106,47 +116,41 @@ impl Guard {
         &self.policy
     }
 
-    /// Run the tool-level, create and input rules for one call.
-    pub async fn admit(
+    pub fn sampling_mode(&self) -> SamplingMode {
+        self.policy.sampling().mode
+    }
+
+    pub fn sampling_timeout(&self) -> Duration {
+        self.policy.sampling().timeout
+    }
+
+    /// The tool-level rules for one call: its action, its rate limit, and
+    /// a person's approval (asked through the call's context).
+    pub async fn admit_call(
         &self,
-        connection: u64,
-        tool: &str,
-        args: &Value,
-        live_sessions: usize,
+        facts: CallFacts<'_>,
         context: &RequestContext<RoleServer>,
         answered: Option<bool>,
     ) -> Admission {
-        let mut facts = CallFacts::new(connection, tool).arguments(args);
-        if let Some(id) = args.get("sessionId").and_then(Value::as_str) {
-            facts = facts.session(id);
-        }
-        let mut verdict = self.policy.check_call(&facts);
-        if verdict.is_allow() {
-            verdict = match tool {
-                "create_session" => self.check_create(args, live_sessions),
-                "send_input_to_session" => self.check_input(args),
-                _ => Verdict::Allow,
-            };
-        }
+        let verdict = self.policy.check_call(&facts);
+        let refused = |verdict: Verdict, decision: Decision, message: String| Admission::Refused {
+            verdict,
+            decision,
+            message,
+        };
         match verdict {
             Verdict::Allow => Admission::Go {
                 decision: Decision::Allow,
             },
-            Verdict::RequireApproval { .. } if answered.is_some() => {
-                if answered == Some(true) {
-                    Admission::Go {
-                        decision: Decision::Approved,
-                    }
-                } else {
-                    Admission::Refused {
-                        result: Box::new(refusal(&verdict, verdict.declined_message())),
-                        decision: Decision::Declined,
-                        verdict,
-                    }
-                }
+            Verdict::RequireApproval { .. } if answered == Some(true) => Admission::Go {
+                decision: Decision::Approved,
+            },
+            Verdict::RequireApproval { .. } if answered == Some(false) => {
+                let message = verdict.declined_message();
+                refused(verdict, Decision::Declined, message)
             }
             Verdict::RequireApproval { ref prompt, .. } => {
-                if let Some(ask) = approval_round(context, tool, prompt) {
+                if let Some(ask) = approval_round(context, facts.tool, prompt) {
                     return Admission::Ask(Box::new(ask));
                 }
                 match context.peer.elicit::<Approval>(prompt.clone()).await {
@@ -155,118 +159,89 @@ impl Guard {
                     },
                     Ok(_)
                     | Err(ElicitationError::UserDeclined | ElicitationError::UserCancelled) => {
-                        Admission::Refused {
-                            result: Box::new(refusal(&verdict, verdict.declined_message())),
-                            decision: Decision::Declined,
-                            verdict,
-                        }
+                        let message = verdict.declined_message();
+                        refused(verdict, Decision::Declined, message)
                     }
                     Err(e) => {
                         tracing::info!("approval could not be asked for: {e}");
-                        Admission::Refused {
-                            result: Box::new(refusal(&verdict, verdict.message())),
-                            decision: Decision::ApprovalUnavailable,
-                            verdict,
-                        }
+                        let message = verdict.message();
+                        refused(verdict, Decision::ApprovalUnavailable, message)
                     }
                 }
             }
-            other => Admission::Refused {
-                result: Box::new(refusal(&other, other.message())),
-                decision: Decision::from_verdict(&other),
-                verdict: other,
-            },
+            other => {
+                let message = other.message();
+                let decision = Decision::from_verdict(&other);
+                refused(other, decision, message)
+            }
         }
     }
 
-    fn check_create(&self, args: &Value, live_sessions: usize) -> Verdict {
-        let preset = args
-            .get("presetConfig")
-            .or_else(|| args.get("configName"))
-            .and_then(Value::as_str);
-        let custom = args.get("customConfig");
-        let commands: Vec<String> = custom
-            .and_then(|c| c.get("commands"))
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let shell = custom.and_then(|c| c.get("shell")).and_then(Value::as_str);
+    /// The rules on starting a session, read from the typed parameters.
+    pub fn check_create(&self, p: &CreateSessionParams, live_sessions: usize) -> Verdict {
+        let custom = p.custom_config.as_ref();
+        let commands = custom.map(|c| c.commands.as_slice()).unwrap_or_default();
+        let shell = custom.and_then(|c| c.shell.as_deref());
         self.policy
-            .check_create(preset, &commands, shell, live_sessions)
+            .check_create(p.preset_config.as_deref(), commands, shell, live_sessions)
     }
 
-    /// The text that will actually be typed, as the policy must see it.
-    fn typed_text(args: &Value) -> Option<(String, String)> {
-        let id = args.get("sessionId")?.as_str()?.to_string();
-        let mut text = args.get("input")?.as_str()?.to_string();
-        let add_newline = args
-            .get("options")
-            .and_then(|o| o.get("add_newline"))
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-        if add_newline {
-            text.push('\n');
-        }
-        Some((id, text))
+    /// The input deny rules on `text` about to be typed into `session_id`,
+    /// alone and joined with what is pending on its line.
+    pub fn check_input(&self, session_id: &str, text: &str) -> Verdict {
+        let pending = self.lines();
+        let line = pending
+            .get(session_id)
+            .map(PendingLine::as_str)
+            .unwrap_or("");
+        self.policy.check_input(line, text)
     }
 
-    fn check_input(&self, args: &Value) -> Verdict {
-        let Some((id, text)) = Self::typed_text(args) else {
-            return Verdict::Allow;
-        };
-        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let line = pending.get(&id).map(PendingLine::as_str).unwrap_or("");
-        self.policy.check_input(line, &text)
+    /// `text` was typed into `session_id`.
+    pub fn note_sent(&self, session_id: &str, text: &str) {
+        self.lines()
+            .entry(session_id.to_string())
+            .or_default()
+            .push(text);
     }
 
-    /// After a call ran: remember what was typed, write the audit line.
-    #[allow(clippy::too_many_arguments)]
-    pub fn finish(
-        &self,
-        connection: u64,
-        tool: &str,
-        args: &Value,
-        verdict: &Verdict,
-        decision: Decision,
-        started: Instant,
-        result: Option<&CallToolResult>,
-    ) {
-        let ok = result.map(|r| r.is_error != Some(true));
-        if tool == "send_input_to_session"
-            && decision != Decision::Deny
-            && ok.is_some()
-            && let Some((id, text)) = Self::typed_text(args)
-        {
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            pending.entry(id).or_default().push(&text);
-        }
+    /// The session's line was abandoned (a signal, an end).
+    pub fn clear_line(&self, session_id: &str) {
+        self.lines().remove(session_id);
+    }
+
+    fn lines(&self) -> std::sync::MutexGuard<'_, HashMap<String, PendingLine>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One audit line.
+    pub fn record(&self, entry: AuditEntry) {
+        self.audit.record(entry);
+    }
+
+    /// The audit line of a call.
+    pub fn finish(&self, call: CallRecord<'_>) {
+        let ok = call.result.map(|r| r.is_error != Some(true));
         if matches!(
-            tool,
+            call.tool,
             "destroy_repl_session" | "mark_session_failed" | "send_signal_to_session"
-        ) && let Some(id) = args.get("sessionId").and_then(Value::as_str)
+        ) && let Some(id) = call.session_id
         {
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            pending.remove(id);
+            self.clear_line(id);
         }
-        let mut entry = AuditEntry::new(connection, tool, verdict);
-        entry.decision = decision;
-        entry.session_id = args
-            .get("sessionId")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        entry.duration = started.elapsed();
+        let mut entry = AuditEntry::new(call.connection, call.tool, call.verdict);
+        entry.decision = call.decision;
+        entry.session_id = call.session_id.map(str::to_string);
+        entry.duration = call.started.elapsed();
         entry.ok = ok;
-        entry.error = result
+        entry.error = call
+            .result
             .filter(|r| r.is_error == Some(true))
             .and_then(|r| r.structured_content.as_ref())
             .and_then(|v| v.get("error"))
             .and_then(Value::as_str)
             .map(str::to_string);
-        entry.arguments = args.clone();
+        entry.arguments = call.arguments;
         self.audit.record(entry);
     }
 

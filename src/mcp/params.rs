@@ -1,5 +1,8 @@
 //! Tool parameters: the names and shapes of takafu/repl-mcp, plus additive
-//! extras.
+//! extras. The doc comments are the text a model reads on every turn: keep
+//! them short, and put defaults in the schema rather than in words.
+
+use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -9,34 +12,53 @@ use crate::session::CustomConfig;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateSessionParams {
-    /// Name of a preset (see list_repl_configurations), e.g. "python", "bash", "node".
+    /// Preset name, e.g. python, bash, node (list_repl_configurations).
     #[serde(default, alias = "configName")]
     pub preset_config: Option<String>,
-    /// Name shown for the session (web page title, lists).
     #[serde(default)]
     pub display_name: Option<String>,
     /// A shell plus commands typed into it, for REPLs without a preset.
     #[serde(default)]
+    #[schemars(with = "Option<CustomConfigSchema>")]
     pub custom_config: Option<CustomConfig>,
-    /// Include the session's debug log in the response.
+    /// Include the debug log.
     #[serde(default)]
     pub debug: Option<bool>,
 }
 
+/// What a client sees of [`CustomConfig`] (deserialised by the session layer).
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct CustomConfigSchema {
+    name: Option<String>,
+    /// pry, irb, ipython, node, python or custom: the prompt patterns.
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// bash, zsh, sh or a path.
+    shell: Option<String>,
+    /// Typed in order; the last starts the REPL.
+    commands: Option<Vec<String>>,
+    starting_directory: Option<String>,
+    environment: Option<BTreeMap<String, String>>,
+    /// Per-command timeout, ms.
+    timeout: Option<u64>,
+}
+
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct SendInputOptions {
-    /// Wait until the REPL shows its prompt again (default false: return as
-    /// soon as the prompt is back or output pauses for `settle_ms`).
+    /// Return when the prompt is back (false: also when output pauses settle_ms).
     #[serde(default)]
+    #[schemars(extend("default" = false))]
     pub wait_for_prompt: Option<bool>,
-    /// Timeout in milliseconds (default 30000).
+    /// Milliseconds (default: the preset's).
     #[serde(default)]
     pub timeout: Option<u64>,
-    /// Append a newline (Enter) to the input (default true).
     #[serde(default)]
+    #[schemars(extend("default" = true))]
     pub add_newline: Option<bool>,
-    /// With wait_for_prompt=false: return after output pauses this long (default 300 ms).
     #[serde(default)]
+    #[schemars(extend("default" = 300))]
     pub settle_ms: Option<u64>,
 }
 
@@ -44,7 +66,7 @@ pub struct SendInputOptions {
 #[serde(rename_all = "camelCase")]
 pub struct SendInputParams {
     pub session_id: String,
-    /// Text to type. Several lines are sent one at a time, each after the REPL's next prompt.
+    /// Several lines are typed one at a time, each after the next prompt.
     pub input: String,
     #[serde(default)]
     pub options: Option<SendInputOptions>,
@@ -54,7 +76,7 @@ pub struct SendInputParams {
 #[serde(rename_all = "camelCase")]
 pub struct SignalParams {
     pub session_id: String,
-    /// SIGINT (Ctrl-C), SIGTSTP (Ctrl-Z), SIGQUIT (Ctrl-\), also SIGTERM, SIGHUP, SIGKILL.
+    /// SIGINT, SIGTSTP, SIGQUIT, SIGTERM, SIGHUP or SIGKILL.
     pub signal: String,
 }
 
@@ -62,14 +84,12 @@ pub struct SignalParams {
 #[serde(rename_all = "camelCase")]
 pub struct SessionIdParams {
     pub session_id: String,
-    /// Include the session's debug log.
     #[serde(default)]
     pub debug: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct DebugParams {
-    /// Include debug information (accepted for compatibility; lists carry no debug log).
     #[serde(default)]
     #[allow(dead_code)]
     pub debug: Option<bool>,
@@ -79,7 +99,7 @@ pub struct DebugParams {
 #[serde(rename_all = "camelCase")]
 pub struct SetReadyParams {
     pub session_id: String,
-    /// The prompt, as a regex or a literal string (e.g. "❯ "); remembered for the session.
+    /// Regex or literal, e.g. "❯ ".
     pub pattern: String,
 }
 
@@ -87,7 +107,7 @@ pub struct SetReadyParams {
 #[serde(rename_all = "camelCase")]
 pub struct WaitParams {
     pub session_id: String,
-    /// How long to wait at most, in seconds.
+    #[schemars(range(min = 0, max = 86400))]
     pub seconds: f64,
 }
 
@@ -102,18 +122,17 @@ pub struct MarkFailedParams {
 #[serde(rename_all = "camelCase")]
 pub struct FullOutputParams {
     pub session_id: String,
-    /// Start position in characters (default 0).
+    /// In characters.
     #[serde(default)]
+    #[schemars(extend("default" = 0))]
     pub offset: Option<usize>,
-    /// Characters to return (default 40000).
     #[serde(default)]
+    #[schemars(extend("default" = 40000))]
     pub limit: Option<usize>,
-    /// Page through the raw output (with escape sequences) instead of the clean text.
+    /// With escape sequences.
     #[serde(default)]
     pub raw: Option<bool>,
-    /// Instead of the last command's output: the clean text of everything the
-    /// session printed after this position (an `outputCursor` or `cursor`
-    /// from an earlier result), e.g. to follow a long command step by step.
+    /// Instead: clean text after this outputCursor/cursor.
     #[serde(default)]
     pub since: Option<u64>,
 }
@@ -122,7 +141,7 @@ pub struct FullOutputParams {
 #[serde(rename_all = "camelCase")]
 pub struct CleanTextParams {
     pub session_id: String,
-    /// The whole screen instead of the cursor line (default false).
+    /// Whole screen, not just the cursor line.
     #[serde(default)]
     pub full_text: Option<bool>,
 }
@@ -131,8 +150,7 @@ pub struct CleanTextParams {
 #[serde(rename_all = "camelCase")]
 pub struct AnswerParams {
     pub session_id: String,
-    /// READY:<prompt pattern> (the session is at that prompt), SEND:<text> (type it; \n is Enter,
-    /// \x03 is Ctrl-C), WAIT:<seconds> (wait longer) or FAILED:<reason> (give up on the session).
+    /// READY:<prompt>, SEND:<text> (\n Enter, \x03 Ctrl-C), WAIT:<seconds> or FAILED:<reason>.
     pub answer: String,
     #[serde(default)]
     #[allow(dead_code)]

@@ -67,7 +67,9 @@ pub async fn serve_http(
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    let mut app = axum::Router::new().nest_service("/mcp", service);
+    let mut app = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(middleware::from_fn(reject_malformed));
     if let Some(token) = token {
         let expected = Arc::new(format!("Bearer {token}"));
         app = app.layer(middleware::from_fn(move |req: Request, next: Next| {
@@ -86,6 +88,66 @@ pub async fn serve_http(
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await
         .context("HTTP server failed")
+}
+
+/// Largest request body read: a tool call's input is bounded well below it.
+const MAX_BODY: usize = 16 << 20;
+
+/// A POST whose body is not JSON, or not a JSON-RPC 2.0 message, gets the
+/// JSON-RPC error a client can read (parse error / invalid request) with
+/// status 400, rather than the transport's bare-text refusal.
+async fn reject_malformed(req: Request, next: Next) -> Response {
+    if req.method() != axum::http::Method::POST {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return rpc_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                -32600,
+                format!("request body over {MAX_BODY} bytes"),
+            );
+        }
+    };
+    let problem = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Err(e) => Some((-32700, format!("parse error: {e}"))),
+        Ok(v) => {
+            let one_message = |m: &serde_json::Value| {
+                m.get("jsonrpc").and_then(serde_json::Value::as_str) == Some("2.0")
+            };
+            let ok = match &v {
+                serde_json::Value::Array(batch) => {
+                    !batch.is_empty() && batch.iter().all(one_message)
+                }
+                other => one_message(other),
+            };
+            (!ok).then(|| {
+                (
+                    -32600,
+                    "invalid request: not a JSON-RPC 2.0 message (\"jsonrpc\": \"2.0\")"
+                        .to_string(),
+                )
+            })
+        }
+    };
+    match problem {
+        Some((code, message)) => rpc_error(StatusCode::BAD_REQUEST, code, message),
+        None => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+    }
+}
+
+fn rpc_error(status: StatusCode, code: i64, message: String) -> Response {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": { "code": code, "message": message },
+    });
+    (status, axum::Json(body)).into_response()
 }
 
 async fn require_bearer(req: Request, next: Next, expected: &str) -> Response {

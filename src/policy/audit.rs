@@ -93,6 +93,11 @@ pub struct AuditEntry {
     pub error: Option<String>,
     /// The call's arguments; only a bounded summary (≤ 1 KiB) is written.
     pub arguments: Value,
+    /// For an action taken inside a call rather than the call itself: who
+    /// decided it (`answer:sampling`, `answer:elicitation`, …).
+    pub origin: Option<String>,
+    /// For such an action: what it was (`send`, `wait`, `set_ready`, …).
+    pub action: Option<String>,
 }
 
 impl AuditEntry {
@@ -110,6 +115,8 @@ impl AuditEntry {
             ok: None,
             error: None,
             arguments: Value::Null,
+            origin: None,
+            action: None,
         }
     }
 
@@ -130,6 +137,10 @@ impl AuditEntry {
             #[serde(skip_serializing_if = "Option::is_none")]
             error: Option<String>,
             args: &'a Value,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            origin: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            action: Option<&'a str>,
         }
         let args = summarize_arguments(&self.arguments, MAX_SUMMARY_BYTES);
         let line = Line {
@@ -152,6 +163,8 @@ impl AuditEntry {
                 .as_deref()
                 .map(|s| truncate_str(s, MAX_FIELD_CHARS)),
             args: &args,
+            origin: self.origin.as_deref(),
+            action: self.action.as_deref(),
         };
         serde_json::to_string(&line).unwrap_or_else(|e| {
             format!(

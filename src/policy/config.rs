@@ -30,6 +30,19 @@ impl Action {
     }
 }
 
+/// Whether a strategy's question may be put to the client's model (MCP
+/// sampling), and whether a person approves its answer first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SamplingMode {
+    /// Never ask the client's model.
+    Off,
+    /// Ask it, and let a person approve its answer before it is carried out.
+    Ask,
+    /// Ask it and carry out its answer under the same rules as the agent's.
+    On,
+}
+
 /// The built-in defaults, also shown in full in `docs/policy.md`.
 pub const DEFAULT_POLICY_TOML: &str = include_str!("default_policy.toml");
 
@@ -50,6 +63,15 @@ pub(crate) struct RawPolicy {
     pub input: RawInput,
     #[serde(default)]
     pub audit: RawAudit,
+    #[serde(default)]
+    pub sampling: RawSampling,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSampling {
+    pub mode: Option<SamplingMode>,
+    pub timeout_seconds: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -155,6 +177,8 @@ pub(crate) struct Merged {
     pub audit_path: Option<Layered<Spanned<String>>>,
     pub audit_max_bytes: Option<Layered<Spanned<u64>>>,
     pub audit_keep: Option<u32>,
+    pub sampling_mode: Option<SamplingMode>,
+    pub sampling_timeout: Option<Layered<Spanned<u64>>>,
 }
 
 pub(crate) fn merge(user: RawPolicy, builtin: RawPolicy) -> Merged {
@@ -190,5 +214,10 @@ pub(crate) fn merge(user: RawPolicy, builtin: RawPolicy) -> Merged {
         audit_path: pick(user.audit.path, builtin.audit.path),
         audit_max_bytes: pick(user.audit.max_bytes, builtin.audit.max_bytes),
         audit_keep: user.audit.keep.or(builtin.audit.keep),
+        sampling_mode: user.sampling.mode.or(builtin.sampling.mode),
+        sampling_timeout: pick(
+            user.sampling.timeout_seconds,
+            builtin.sampling.timeout_seconds,
+        ),
     }
 }

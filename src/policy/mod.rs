@@ -29,7 +29,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 pub use audit::{AuditConfig, AuditEntry, AuditLog, Decision};
-pub use config::{Action, DEFAULT_POLICY_TOML};
+pub use config::{Action, DEFAULT_POLICY_TOML, SamplingMode};
 pub use error::PolicyError;
 pub use input::{MAX_PENDING_BYTES, PendingLine};
 pub use paths::{default_audit_path, default_policy_path};
@@ -39,6 +39,7 @@ pub use time::rfc3339;
 pub use verdict::Verdict;
 
 use config::RawPolicy;
+pub use rules::SamplingPolicy;
 use rules::{Pattern, Rules, Sources, ToolRule};
 
 /// Facts about one tool call, for [`Policy::check_call`].
@@ -190,6 +191,11 @@ impl Policy {
     /// The `[audit]` settings, for [`AuditLog::open`].
     pub fn audit_config(&self) -> &AuditConfig {
         &self.rules.audit
+    }
+
+    /// The `[sampling]` table: may strategy questions go to the client's model?
+    pub fn sampling(&self) -> SamplingPolicy {
+        self.rules.sampling
     }
 
     /// `[sessions] max_concurrent` (0 = no limit).

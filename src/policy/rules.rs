@@ -9,7 +9,7 @@ use regex::{Regex, RegexBuilder};
 use toml::Spanned;
 
 use super::audit::AuditConfig;
-use super::config::{Action, Layer, Layered, Merged, RawToolRule};
+use super::config::{Action, Layer, Layered, Merged, RawToolRule, SamplingMode};
 use super::error::{Location, PolicyError, invalid_at};
 use super::paths::{default_audit_path, resolve_config_path};
 use super::rate::RateLimit;
@@ -18,6 +18,8 @@ use super::rate::RateLimit;
 const MAX_RATE: u32 = 100_000;
 /// Smallest `audit.max_bytes` other than 0 (one line can be about 2 KiB).
 const MIN_AUDIT_BYTES: u64 = 4096;
+/// Longest wait for a client's model (`sampling.timeout_seconds`).
+const MAX_SAMPLING_SECS: u64 = 600;
 /// Compiled size limit per regex.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -53,6 +55,15 @@ pub(crate) struct Rules {
     pub input_deny: Vec<Pattern>,
     pub input_reason: Option<String>,
     pub audit: AuditConfig,
+    pub sampling: SamplingPolicy,
+}
+
+/// The `[sampling]` table, checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SamplingPolicy {
+    pub mode: SamplingMode,
+    /// How long a client may take to answer before the next way to ask is tried.
+    pub timeout: Duration,
 }
 
 /// The two source texts a merged policy came from, to report errors against.
@@ -149,6 +160,22 @@ pub(crate) fn compile(merged: Merged, sources: &Sources<'_>) -> Result<Rules, Po
         None => 0,
     };
 
+    let sampling_timeout = match merged.sampling_timeout {
+        Some(Layered { layer, value }) => {
+            let n = *value.get_ref();
+            if !(1..=MAX_SAMPLING_SECS).contains(&n) {
+                return Err(sources.error(
+                    layer,
+                    value.span(),
+                    "sampling.timeout_seconds",
+                    format!("must be from 1 to {MAX_SAMPLING_SECS} seconds, not {n}"),
+                ));
+            }
+            Duration::from_secs(n)
+        }
+        None => Duration::from_secs(60),
+    };
+
     Ok(Rules {
         default_rule,
         tools,
@@ -167,6 +194,10 @@ pub(crate) fn compile(merged: Merged, sources: &Sources<'_>) -> Result<Rules, Po
             path: audit_path,
             max_bytes,
             keep: merged.audit_keep.unwrap_or(0),
+        },
+        sampling: SamplingPolicy {
+            mode: merged.sampling_mode.unwrap_or(SamplingMode::On),
+            timeout: sampling_timeout,
         },
     })
 }

@@ -15,6 +15,32 @@ use serde_json::{Value, json};
 
 pub type Client = RunningService<RoleClient, ClientInfo>;
 
+/// Every tool the server has.
+pub const TOOLS: &[&str] = &[
+    "create_session",
+    "send_input_to_session",
+    "send_signal_to_session",
+    "list_repl_sessions",
+    "get_session_details",
+    "destroy_repl_session",
+    "list_repl_configurations",
+    "set_session_ready",
+    "wait_for_session",
+    "mark_session_failed",
+    "get_full_output",
+    "get_clean_text",
+    "answer_session_question",
+    "reload_presets",
+];
+
+/// A `tools/call` request; `args` must be a JSON object.
+pub fn tool(name: &str, args: Value) -> CallToolRequestParams {
+    let Value::Object(args) = args else {
+        panic!("arguments must be an object")
+    };
+    CallToolRequestParams::new(name.to_string()).with_arguments(args)
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_repl-mcp")
 }

@@ -99,7 +99,7 @@ fn new(name: &str, dir: Option<&Path>) -> i32 {
 }
 
 fn list() -> i32 {
-    match crate::plugin_glue::start_host(&PresetDirs::standard()) {
+    match crate::app::start_plugin_host(&PresetDirs::standard()) {
         Some(host) => {
             for id in host.ids() {
                 let (api, description) = host

@@ -1,5 +1,6 @@
 //! Starting the plugin host with the built-in plugins and those the user
-//! and the project installed.
+//! and the project installed. Compiling plugins is blocking work: it runs
+//! before the async runtime starts.
 
 use std::path::{Path, PathBuf};
 
@@ -45,7 +46,7 @@ fn installed_plugin_dirs(presets: &PresetDirs) -> Vec<PathBuf> {
 
 /// The host with every plugin that loads; a broken plugin is logged and
 /// skipped, never fatal. `None` only if the engine itself cannot start.
-pub fn start_host(presets: &PresetDirs) -> Option<PluginHost> {
+pub fn start_plugin_host(presets: &PresetDirs) -> Option<PluginHost> {
     let host = match PluginHost::with_builtins() {
         Ok(h) => h,
         Err(e) => {

@@ -1,5 +1,7 @@
 //! Connects the web view to the session manager: the manager is the web
 //! view's backend, and the web view gives the MCP tools their links.
+//! (When the manager publishes lifecycle events — contract D — the web
+//! view's register/forget move to them.)
 
 use std::sync::{Arc, Weak};
 
@@ -95,12 +97,9 @@ impl WebLinks for WebViewLinks {
     }
 }
 
-/// Start the web view unless it is turned off. A failure to start it is
-/// logged and the server runs without it.
+/// Start the web view. A failure to start it is logged and the server
+/// runs without it.
 pub async fn start(args: &ServeArgs, manager: &Arc<SessionManager>) -> Option<Arc<dyn WebLinks>> {
-    if args.no_web_ui {
-        return None;
-    }
     let config = WebConfig {
         bind: args.web_host,
         port: args.web_port,

@@ -1,8 +1,47 @@
 //! Tool results. Field names follow takafu/repl-mcp; ours are additive.
-//! Error results use the same shapes with `success: false` and `error`.
+//! Error results use the same shapes with `success: false` and `error`, so
+//! that a client validating every result against the tool's output schema
+//! (the TypeScript SDK does) accepts refusals too.
+
+mod build;
+
+pub use build::{Failure, failure_for_tool, open_question, outcome_result, recovery_context};
 
 use schemars::JsonSchema;
 use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Set when the policy refused the call: the rule, and when a rate limit
+/// allows the next one.
+#[derive(Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyNote {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<f64>,
+}
+
+/// A tool call that may get a stuck session going again.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryCall {
+    pub tool: String,
+    pub arguments: Map<String, Value>,
+    pub when: String,
+}
+
+/// What an agent needs to answer a recovery question.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryContext {
+    pub session_id: String,
+    pub state: String,
+    pub raw_output: String,
+    pub clean_tail: String,
+    pub screen: String,
+    pub recovery_tools: Vec<RecoveryCall>,
+}
 
 /// Fields an agent uses to recover a session that cannot finish by itself.
 #[derive(Debug, Default, Serialize, JsonSchema)]
@@ -15,7 +54,7 @@ pub struct Recovery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub can_continue: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub context: Option<serde_json::Value>,
+    pub context: Option<RecoveryContext>,
 }
 
 #[derive(Debug, Default, Serialize, JsonSchema)]
@@ -47,6 +86,8 @@ pub struct CreateSessionResult {
     pub recovery: Recovery,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub debug_logs: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub policy: PolicyNote,
 }
 
 #[derive(Debug, Default, Serialize, JsonSchema)]
@@ -92,6 +133,8 @@ pub struct SendInputResult {
     pub recovery: Recovery,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    #[serde(flatten)]
+    pub policy: PolicyNote,
 }
 
 #[derive(Debug, Default, Serialize, JsonSchema)]
@@ -104,6 +147,8 @@ pub struct SimpleResult {
     pub state: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    #[serde(flatten)]
+    pub policy: PolicyNote,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -131,6 +176,10 @@ pub struct SessionSummary {
 pub struct ListSessionsResult {
     pub success: bool,
     pub sessions: Vec<SessionSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(flatten)]
+    pub policy: PolicyNote,
 }
 
 #[derive(Debug, Default, Serialize, JsonSchema)]
@@ -138,11 +187,13 @@ pub struct ListSessionsResult {
 pub struct SessionDetailsResult {
     pub success: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub session: Option<serde_json::Value>,
+    pub session: Option<Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub debug_logs: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub policy: PolicyNote,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -158,7 +209,7 @@ pub struct ConfigurationEntry {
     pub overrides: Vec<String>,
     /// Whether the program it needs is installed here.
     pub available: bool,
-    pub config: serde_json::Value,
+    pub config: Map<String, Value>,
 }
 
 #[derive(Debug, Default, Serialize, JsonSchema)]
@@ -169,6 +220,10 @@ pub struct ListConfigurationsResult {
     /// Preset files that could not be loaded, with file, line and key.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(flatten)]
+    pub policy: PolicyNote,
 }
 
 #[derive(Debug, Default, Serialize, JsonSchema)]
@@ -187,6 +242,8 @@ pub struct FullOutputResult {
     pub next_offset: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    #[serde(flatten)]
+    pub policy: PolicyNote,
 }
 
 #[derive(Debug, Default, Serialize, JsonSchema)]
@@ -201,6 +258,8 @@ pub struct CleanTextResult {
     pub cursor: Option<[u16; 2]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    #[serde(flatten)]
+    pub policy: PolicyNote,
 }
 
 /// `reload_presets`: the presets known after re-reading them from disk.
@@ -212,4 +271,8 @@ pub struct ReloadPresetsResult {
     pub presets: Vec<String>,
     /// Preset files that could not be loaded, with file, line and key.
     pub errors: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(flatten)]
+    pub policy: PolicyNote,
 }

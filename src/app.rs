@@ -1,0 +1,137 @@
+//! The composition root: from the server's options to a running server —
+//! the policy and its audit log, the plugin host, the session manager, the
+//! web view, and the MCP transport. Blocking set-up (reading the policy,
+//! compiling plugins) happens before the async runtime starts; nothing else
+//! in the crate wires these parts together.
+
+mod plugins;
+mod web;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+pub use plugins::start_plugin_host;
+
+use crate::cli::ServeArgs;
+use crate::mcp::{Guard, OutputLimits, ReplServer, WebLinks, transport};
+use crate::plugin::PluginHost;
+use crate::policy::{AuditLog, Policy};
+use crate::preset::PresetDirs;
+use crate::session::{ManagerConfig, SessionManager};
+
+/// Smallest `--max-output-chars` honoured.
+const MIN_OUTPUT_CHARS: usize = 1000;
+
+/// What is ready before the runtime starts.
+struct Prepared {
+    guard: Arc<Guard>,
+    preset_dirs: PresetDirs,
+    plugins: Option<PluginHost>,
+}
+
+/// Load the policy and open the audit log; a mistake in the policy file
+/// stops the server with the file, line and key.
+fn load_guard(args: &ServeArgs) -> anyhow::Result<Arc<Guard>> {
+    let policy = match &args.policy {
+        Some(path) => Policy::load(path)?,
+        None => Policy::load_default()?,
+    };
+    let names = ReplServer::tool_names();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    policy.check_tool_names(&names)?;
+    let audit = AuditLog::open(policy.audit_config())?;
+    if let Some(path) = audit.path() {
+        tracing::info!("audit log: {}", path.display());
+    }
+    Ok(Arc::new(Guard::new(policy, audit)))
+}
+
+/// The blocking part of start-up.
+fn prepare(args: &ServeArgs) -> anyhow::Result<Prepared> {
+    let guard = load_guard(args)?;
+    let mut preset_dirs = PresetDirs::standard();
+    if let Some(dir) = &args.presets_dir {
+        preset_dirs.project = Some(dir.clone());
+    }
+    let plugins = start_plugin_host(&preset_dirs);
+    Ok(Prepared {
+        guard,
+        preset_dirs,
+        plugins,
+    })
+}
+
+/// Run the MCP server until the client goes or a signal comes.
+pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let prepared = prepare(&args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(args, prepared))
+}
+
+async fn run(args: ServeArgs, prepared: Prepared) -> anyhow::Result<()> {
+    let Prepared {
+        guard,
+        preset_dirs,
+        plugins,
+    } = prepared;
+    let manager = SessionManager::new(ManagerConfig {
+        history_bytes: args.history_bytes,
+        preset_dirs,
+        plugins,
+        ..Default::default()
+    });
+    let limits = OutputLimits {
+        max_chars: args.max_output_chars.max(MIN_OUTPUT_CHARS),
+    };
+    let web: Option<Arc<dyn WebLinks>> = if args.no_web_ui {
+        None
+    } else {
+        web::start(&args, &manager).await
+    };
+    let stop = CancellationToken::new();
+    spawn_signal_handler(stop.clone());
+    let connect = {
+        let (manager, guard) = (Arc::clone(&manager), Arc::clone(&guard));
+        move || {
+            ReplServer::new(
+                Arc::clone(&manager),
+                web.clone(),
+                limits.clone(),
+                Arc::clone(&guard),
+            )
+        }
+    };
+    let result = match args.http {
+        Some(addr) => transport::serve_http(connect, addr, args.token.clone(), stop.clone()).await,
+        None => transport::serve_stdio(connect(), stop).await,
+    };
+    tracing::info!("shutting down; ending every session");
+    manager.shutdown();
+    // Flushing waits for the audit writer: not on an async worker.
+    let _ = tokio::task::spawn_blocking(move || guard.flush()).await;
+    result
+}
+
+fn spawn_signal_handler(stop: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+            _ = hup.recv() => {}
+        }
+        stop.cancel();
+    });
+}
