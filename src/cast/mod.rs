@@ -9,6 +9,8 @@
 //! - [`recordings`]: which sessions are recorded where (`--record-dir`,
 //!   `record: true`), for the server and the web view's download.
 
+#[doc(hidden)]
+pub mod bench;
 pub mod format;
 pub mod reader;
 pub mod recorder;
