@@ -53,6 +53,9 @@ impl SessionFacts {
     }
 }
 
+// The generated types cannot derive Default (wit-bindgen would add it to the
+// enums too, which have no default).
+#[allow(clippy::derivable_impls)]
 impl Default for DetectInput {
     fn default() -> Self {
         DetectInput {
@@ -83,6 +86,9 @@ impl DetectInput {
     }
 }
 
+// The generated types cannot derive Default (wit-bindgen would add it to the
+// enums too, which have no default).
+#[allow(clippy::derivable_impls)]
 impl Default for HookFacts {
     fn default() -> Self {
         HookFacts {
