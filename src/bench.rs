@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
+mod targets;
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// Server binary to measure (default: this one).
@@ -42,8 +44,7 @@ impl Client {
     }
 
     fn spawn_with(bin: &PathBuf, extra: &[&str]) -> anyhow::Result<Self> {
-        let config_home =
-            std::env::temp_dir().join(format!("repl-mcp-bench-{}", std::process::id()));
+        let config_home = config_home();
         std::fs::create_dir_all(&config_home)?;
         // The bench opens more sessions, faster, than the default policy
         // allows one connection; say so explicitly.
@@ -124,6 +125,11 @@ impl Client {
     }
 }
 
+/// The bench server's `XDG_CONFIG_HOME`.
+fn config_home() -> PathBuf {
+    std::env::temp_dir().join(format!("repl-mcp-bench-{}", std::process::id()))
+}
+
 fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -182,9 +188,14 @@ struct RawPty {
 
 impl RawPty {
     fn python() -> anyhow::Result<(Self, Duration)> {
+        Self::spawn(vec!["python3".into(), "-q".into()])
+    }
+
+    /// `argv` on a PTY, read up to its first `>>> ` prompt.
+    fn spawn(argv: Vec<String>) -> anyhow::Result<(Self, Duration)> {
         let started = Instant::now();
         let spec = crate::session::pty::SpawnSpec {
-            argv: vec!["python3".into(), "-q".into()],
+            argv,
             env: vec![
                 ("PYTHON_BASIC_REPL".into(), "1".into()),
                 ("TERM".into(), "xterm-256color".into()),
@@ -234,6 +245,28 @@ impl RawPty {
         self.read_to_prompt()?;
         Ok(started.elapsed())
     }
+}
+
+/// Median times of `evals` checked `print(i*7)` round trips through the
+/// server and on the raw PTY.
+fn round_trips(
+    c: &mut Client,
+    raw: &mut RawPty,
+    id: &str,
+    evals: usize,
+) -> anyhow::Result<(Duration, Duration)> {
+    let mut server_times = Vec::new();
+    let mut raw_times = Vec::new();
+    for i in 0..evals {
+        let t = Instant::now();
+        let r = c.eval(id, &format!("print({i}*7)"))?;
+        server_times.push(t.elapsed());
+        if r["output"].as_str().and_then(|s| s.parse::<usize>().ok()) != Some(i * 7) {
+            bail!("wrong answer for print({i}*7): {r}");
+        }
+        raw_times.push(raw.run(&format!("print({i}*7)"))?);
+    }
+    Ok((median(server_times), median(raw_times)))
 }
 
 struct Row {
@@ -292,23 +325,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     );
 
     // Eval round trip.
-    let mut server_times = Vec::new();
-    let mut raw_times = Vec::new();
-    for i in 0..args.evals {
-        let t = Instant::now();
-        let r = c.eval(&id, &format!("print({i}*7)"))?;
-        server_times.push(t.elapsed());
-        if r["output"].as_str().and_then(|s| s.parse::<usize>().ok()) != Some(i * 7) {
-            bail!("wrong answer for print({i}*7): {r}");
-        }
-        raw_times.push(raw.run(&format!("print({i}*7)"))?);
-    }
+    let (server_median, raw_median) = round_trips(&mut c, &mut raw, &id, args.evals)?;
     row(
         &format!("eval round trip, median of {}", args.evals),
-        ms(median(server_times)),
-        ms(median(raw_times)),
+        ms(server_median),
+        ms(raw_median),
         "`print(i*7)`, result checked".into(),
     );
+    targets::ssh_round_trip(&mut c, args.evals, &mut row)?;
 
     // Bulk output.
     for lines in [20_000usize, 200_000] {

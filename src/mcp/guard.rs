@@ -177,13 +177,25 @@ impl Guard {
         }
     }
 
-    /// The rules on starting a session, read from the typed parameters.
+    /// The rules on starting a session, read from the typed parameters:
+    /// the preset or custom command, then the target and parameter values.
     pub fn check_create(&self, p: &CreateSessionParams, live_sessions: usize) -> Verdict {
         let custom = p.custom_config.as_ref();
         let commands = custom.map(|c| c.commands.as_slice()).unwrap_or_default();
         let shell = custom.and_then(|c| c.shell.as_deref());
-        self.policy
-            .check_create(p.preset_config.as_deref(), commands, shell, live_sessions)
+        let verdict =
+            self.policy
+                .check_create(p.preset_config.as_deref(), commands, shell, live_sessions);
+        if !verdict.is_allow() {
+            return verdict;
+        }
+        let values: Vec<(&str, &str)> = p
+            .parameters
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.policy.check_target(p.target.as_deref(), &values)
     }
 
     /// The input deny rules on `text` about to be typed into `session_id`,

@@ -24,6 +24,16 @@ pub struct CreateSessionParams {
     /// Include the debug log.
     #[serde(default)]
     pub debug: Option<bool>,
+    /// Run the preset elsewhere: ssh, docker, podman, kubectl or a user's target.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// The preset's and target's parameters, e.g. {"host": "db1"}.
+    #[serde(
+        default,
+        deserialize_with = "crate::preset::params::deserialize_values"
+    )]
+    #[schemars(with = "Option<std::collections::BTreeMap<String, String>>")]
+    pub parameters: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// What a client sees of [`CustomConfig`] (deserialised by the session layer).

@@ -65,6 +65,8 @@ pub(crate) struct RawPolicy {
     pub audit: RawAudit,
     #[serde(default)]
     pub sampling: RawSampling,
+    #[serde(default)]
+    pub targets: super::targets::RawTargets,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

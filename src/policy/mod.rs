@@ -20,6 +20,7 @@ mod paths;
 mod rate;
 mod rules;
 mod summary;
+mod targets;
 mod time;
 mod verdict;
 
@@ -105,6 +106,7 @@ pub enum PolicySource {
 pub struct Policy {
     source: PolicySource,
     rules: Rules,
+    targets: targets::TargetRules,
     limiter: rate::RateLimiter,
 }
 
@@ -166,6 +168,7 @@ impl Policy {
             .map_err(|e| error::from_toml_error(DEFAULT_POLICY_TOML, "built-in defaults", &e))?;
         let user: RawPolicy =
             toml::from_str(src).map_err(|e| error::from_toml_error(src, origin, &e))?;
+        let targets = targets::compile(&user.targets, &builtin.targets, src, origin)?;
         let merged = config::merge(user, builtin);
         let rules = rules::compile(
             merged,
@@ -179,6 +182,7 @@ impl Policy {
         Ok(Policy {
             source,
             rules,
+            targets,
             limiter: rate::RateLimiter::default(),
         })
     }

@@ -18,6 +18,22 @@ pub enum PresetError {
         key: String,
         message: String,
     },
+    /// A mistake found after parsing, located in the source text.
+    #[error("{file}:{line}:{column}: key `{key}`: {message}")]
+    Located {
+        file: String,
+        line: usize,
+        column: usize,
+        key: String,
+        message: String,
+    },
+    #[error("{file}: target `{target}`: key `{key}`: {message}")]
+    InvalidTarget {
+        file: String,
+        target: String,
+        key: String,
+        message: String,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

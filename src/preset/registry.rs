@@ -26,12 +26,63 @@ pub struct LoadedPreset {
     pub overrides: Vec<PresetSource>,
 }
 
-/// Every preset the server knows, plus the errors of those it could not load
-/// (a broken preset is reported, never fatal).
-#[derive(Debug, Default)]
-pub struct PresetRegistry {
-    presets: BTreeMap<String, LoadedPreset>,
+/// Every definition of one kind the server knows (presets, targets), plus
+/// the errors of the files it could not load (reported, never fatal).
+#[derive(Debug)]
+pub struct Registry<L> {
+    entries: BTreeMap<String, L>,
     errors: Vec<PresetError>,
+}
+
+/// Every preset the server knows.
+pub type PresetRegistry = Registry<LoadedPreset>;
+
+impl<L> Default for Registry<L> {
+    fn default() -> Self {
+        Self {
+            entries: BTreeMap::new(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+impl<L> Registry<L> {
+    /// Load `kind` from its three places (see [`load_layers`]).
+    pub(crate) fn from_layers<T>(kind: &Kind<T>, dirs: &PresetDirs) -> Self
+    where
+        L: From<Found<T>>,
+    {
+        let (found, errors) = load_layers(kind, dirs);
+        let entries = found.into_iter().map(|(n, f)| (n, L::from(f))).collect();
+        Self { entries, errors }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&L> {
+        self.entries.get(name)
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &L> {
+        self.entries.values()
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.entries.keys().cloned().collect()
+    }
+
+    pub fn errors(&self) -> &[PresetError] {
+        &self.errors
+    }
+}
+
+impl From<Found<Preset>> for LoadedPreset {
+    fn from(f: Found<Preset>) -> Self {
+        LoadedPreset {
+            preset: f.item,
+            source: f.source,
+            origin: f.origin,
+            overrides: f.overrides,
+        }
+    }
 }
 
 /// Where to look for presets on disk.
@@ -45,35 +96,107 @@ impl PresetDirs {
     /// `$XDG_CONFIG_HOME/repl-mcp/presets` (else `~/.config/...`) and
     /// `./.repl-mcp/presets` of the directory the server started in.
     pub fn standard() -> Self {
+        Self::standard_for("presets")
+    }
+
+    /// The user's and the project's `<kind>` folders (`presets`, `targets`).
+    pub fn standard_for(kind: &str) -> Self {
         Self {
-            user: crate::paths::config_dir().map(|d| d.join("presets")),
+            user: crate::paths::config_dir().map(|d| d.join(kind)),
             project: std::env::current_dir()
                 .ok()
-                .map(|d| d.join(".repl-mcp").join("presets")),
+                .map(|d| d.join(".repl-mcp").join(kind)),
         }
     }
 }
 
-impl PresetRegistry {
+/// A definition as loaded from its three places: where it came from and
+/// which sources it shadows.
+pub(crate) struct Found<T> {
+    pub item: T,
+    pub source: PresetSource,
+    pub origin: String,
+    pub overrides: Vec<PresetSource>,
+}
+
+/// How one kind of definition (presets, targets) is read.
+pub(crate) struct Kind<T> {
+    pub builtin: &'static [(&'static str, &'static str)],
+    pub files: fn(&Path) -> Vec<PathBuf>,
+    pub parse: fn(&str, &str) -> Result<Vec<T>, PresetError>,
+    pub name: fn(&T) -> &str,
+}
+
+/// Load the embedded definitions, then those of `dirs` (user, project),
+/// later ones winning. Broken files are returned as errors, never fatal.
+pub(crate) fn load_layers<T>(
+    kind: &Kind<T>,
+    dirs: &PresetDirs,
+) -> (BTreeMap<String, Found<T>>, Vec<PresetError>) {
+    let mut found: BTreeMap<String, Found<T>> = BTreeMap::new();
+    let mut errors = Vec::new();
+    let mut unreadable = Vec::new();
+    let mut add = |source: PresetSource, origin: &str, src: &str| match (kind.parse)(origin, src) {
+        Ok(items) => {
+            for item in items {
+                let name = (kind.name)(&item).to_string();
+                let mut overrides = Vec::new();
+                if let Some(old) = found.get(&name) {
+                    overrides = old.overrides.clone();
+                    overrides.push(old.source);
+                }
+                found.insert(
+                    name,
+                    Found {
+                        item,
+                        source,
+                        origin: origin.to_string(),
+                        overrides,
+                    },
+                );
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "skipping a broken definition file");
+            errors.push(e);
+        }
+    };
+    for (file, src) in kind.builtin {
+        add(PresetSource::Builtin, &format!("builtin:{file}"), src);
+    }
+    for (source, dir) in [
+        (PresetSource::User, &dirs.user),
+        (PresetSource::Project, &dirs.project),
+    ] {
+        let Some(dir) = dir else { continue };
+        for path in (kind.files)(dir) {
+            let origin = path.display().to_string();
+            match std::fs::read_to_string(&path) {
+                Ok(src) => add(source, &origin, &src),
+                Err(e) => unreadable.push(PresetError::Io { path, source: e }),
+            }
+        }
+    }
+    errors.append(&mut unreadable);
+    (found, errors)
+}
+
+const PRESETS: Kind<Preset> = Kind {
+    builtin: builtin::FILES,
+    files: preset_files,
+    parse: PresetRegistry::parse,
+    name: |p| &p.name,
+};
+
+impl Registry<LoadedPreset> {
     /// Only the embedded presets.
     pub fn builtin() -> Self {
-        let mut reg = Self::default();
-        for (file, src) in builtin::FILES {
-            reg.add_source(PresetSource::Builtin, &format!("builtin:{file}"), src);
-        }
-        reg
+        Self::load(&PresetDirs::default())
     }
 
     /// Built-in presets overridden by the user's and the project's.
     pub fn load(dirs: &PresetDirs) -> Self {
-        let mut reg = Self::builtin();
-        if let Some(dir) = &dirs.user {
-            reg.add_dir(PresetSource::User, dir);
-        }
-        if let Some(dir) = &dirs.project {
-            reg.add_dir(PresetSource::Project, dir);
-        }
-        reg
+        Self::from_layers(&PRESETS, dirs)
     }
 
     /// Parse and validate one TOML text. Returns the presets it defines.
@@ -91,66 +214,9 @@ impl PresetRegistry {
         let presets = file.into_presets();
         for p in &presets {
             p.validate(origin)?;
+            super::templates::check_preset(p, origin, src)?;
         }
         Ok(presets)
-    }
-
-    fn add_source(&mut self, source: PresetSource, origin: &str, src: &str) {
-        match Self::parse(origin, src) {
-            Ok(presets) => {
-                for preset in presets {
-                    self.insert(preset, source, origin);
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "skipping broken preset");
-                self.errors.push(e);
-            }
-        }
-    }
-
-    fn insert(&mut self, preset: Preset, source: PresetSource, origin: &str) {
-        let mut overrides = Vec::new();
-        if let Some(old) = self.presets.get(&preset.name) {
-            overrides = old.overrides.clone();
-            overrides.push(old.source);
-        }
-        self.presets.insert(
-            preset.name.clone(),
-            LoadedPreset {
-                preset,
-                source,
-                origin: origin.to_string(),
-                overrides,
-            },
-        );
-    }
-
-    /// `*.toml` files in `dir`, and `*/preset.toml` of installed packages.
-    fn add_dir(&mut self, source: PresetSource, dir: &Path) {
-        for path in preset_files(dir) {
-            let origin = path.display().to_string();
-            match std::fs::read_to_string(&path) {
-                Ok(src) => self.add_source(source, &origin, &src),
-                Err(e) => self.errors.push(PresetError::Io { path, source: e }),
-            }
-        }
-    }
-
-    pub fn get(&self, name: &str) -> Option<&LoadedPreset> {
-        self.presets.get(name)
-    }
-
-    pub fn all(&self) -> impl Iterator<Item = &LoadedPreset> {
-        self.presets.values()
-    }
-
-    pub fn names(&self) -> Vec<String> {
-        self.presets.keys().cloned().collect()
-    }
-
-    pub fn errors(&self) -> &[PresetError] {
-        &self.errors
     }
 }
 

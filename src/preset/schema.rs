@@ -68,6 +68,10 @@ pub struct Preset {
     pub shell_integration: Option<ShellIntegration>,
     #[serde(default)]
     pub strategy: Option<StrategyConfig>,
+    /// Values given in `create_session { parameters }`, used as `{NAME}` in
+    /// `command` arguments, `cwd` and `env` values (see `params.rs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: super::params::Parameters,
 }
 
 /// Regexes matched against the cursor line (the text of the cursor's row up

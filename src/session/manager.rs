@@ -16,6 +16,7 @@ use super::shell_integration;
 use super::{SessionError, SessionInfo, SessionState};
 use crate::preset::PresetDirs;
 use crate::preset::{Preset, PresetRegistry, PromptConfig, ShellFlavor, ShellIntegration};
+use crate::preset::{Remote, TargetRegistry};
 
 #[derive(Debug, Clone)]
 pub struct ManagerConfig {
@@ -24,6 +25,8 @@ pub struct ManagerConfig {
     /// Output kept per session (a ring; older bytes are dropped).
     pub history_bytes: usize,
     pub preset_dirs: PresetDirs,
+    /// Where user and project targets live (`targets/` beside `presets/`).
+    pub target_dirs: PresetDirs,
     /// Start the `__reaper` watchdog (off in unit tests of the library).
     pub use_reaper: bool,
     /// Runs presets' strategy plugins; without it presets' regexes decide.
@@ -37,6 +40,7 @@ impl Default for ManagerConfig {
             cols: 132,
             history_bytes: 4 << 20,
             preset_dirs: PresetDirs::standard(),
+            target_dirs: PresetDirs::standard_for("targets"),
             use_reaper: true,
             plugins: None,
         }
@@ -75,6 +79,10 @@ pub struct CreateRequest {
     pub preset: Option<String>,
     pub custom: Option<CustomConfig>,
     pub display_name: Option<String>,
+    /// Run the preset through this target (ssh, docker, kubectl…).
+    pub target: Option<String>,
+    /// Values of the preset's and the target's parameters.
+    pub parameters: BTreeMap<String, String>,
 }
 
 pub struct CreateOutcome {
@@ -102,11 +110,15 @@ struct Plan {
     startup_timeout_ms: u64,
     strategy: Option<crate::preset::StrategyConfig>,
     config: serde_json::Value,
+    /// The target it runs through, and every parameter's value.
+    remote: Option<Remote>,
+    parameters: Vec<(String, String)>,
 }
 
 pub struct SessionManager {
     sessions: RwLock<BTreeMap<String, Arc<Session>>>,
     presets: RwLock<Arc<PresetRegistry>>,
+    targets: RwLock<Arc<TargetRegistry>>,
     config: ManagerConfig,
     reaper: Option<Arc<Reaper>>,
     runtime_dir: PathBuf,
@@ -135,10 +147,15 @@ impl SessionManager {
         for e in presets.errors() {
             tracing::warn!("preset not loaded: {e}");
         }
+        let targets = TargetRegistry::load(&config.target_dirs);
+        for e in targets.errors() {
+            tracing::warn!("target not loaded: {e}");
+        }
         let runtime_dir = std::env::temp_dir().join(format!("repl-mcp-{}", std::process::id()));
         let manager = Arc::new(Self {
             sessions: RwLock::new(BTreeMap::new()),
             presets: RwLock::new(Arc::new(presets)),
+            targets: RwLock::new(Arc::new(targets)),
             config,
             reaper,
             runtime_dir,
@@ -151,11 +168,18 @@ impl SessionManager {
         Arc::clone(&read(&self.presets))
     }
 
-    /// Re-read presets from disk; returns the errors of broken ones.
+    pub fn targets(&self) -> Arc<TargetRegistry> {
+        Arc::clone(&read(&self.targets))
+    }
+
+    /// Re-read presets and targets from disk; returns the errors of broken ones.
     pub fn reload_presets(&self) -> Vec<String> {
         let reg = PresetRegistry::load(&self.config.preset_dirs);
-        let errors = reg.errors().iter().map(ToString::to_string).collect();
+        let targets = TargetRegistry::load(&self.config.target_dirs);
+        let errors = reg.errors().iter().chain(targets.errors());
+        let errors = errors.map(ToString::to_string).collect();
         *write(&self.presets) = Arc::new(reg);
+        *write(&self.targets) = Arc::new(targets);
         errors
     }
 
@@ -215,6 +239,8 @@ impl SessionManager {
             timeout_ms: plan.timeout_ms,
             created_at: SystemTime::now(),
             config: plan.config.clone(),
+            target: plan.remote.as_ref().map(|r| r.target.name.clone()),
+            parameters: plan.parameters.clone(),
         };
         let plugin = self.instantiate_strategy(&plan);
         let session = Session::start(SessionParts {
@@ -256,6 +282,10 @@ impl SessionManager {
             {
                 error = Some(reason);
             }
+        }
+        if let Some(remote) = &plan.remote {
+            // Say why the connection failed (host key, authentication…).
+            error = error.map(|e| remote.explain(e, &startup.output));
         }
         Ok(CreateOutcome {
             ready: error.is_none(),
@@ -345,7 +375,22 @@ impl SessionManager {
                         name: name.clone(),
                         known: presets.names().join(", "),
                     })?;
-                plan_from_preset(&loaded.preset)?
+                let targets = self.targets();
+                let target = match &req.target {
+                    Some(t) => Some(targets.find(t).map_err(SessionError::InvalidConfig)?),
+                    None => None,
+                };
+                let placed = crate::preset::place(&loaded.preset, target, &req.parameters)
+                    .map_err(SessionError::InvalidConfig)?;
+                let mut plan = plan_from_preset(&placed.preset)?;
+                plan.parameters = placed.values.into_iter().collect();
+                plan.remote = placed.remote;
+                plan
+            }
+            (None, Some(_)) if req.target.is_some() || !req.parameters.is_empty() => {
+                return Err(SessionError::InvalidConfig(
+                    "target and parameters work with presetConfig, not customConfig: write a preset for that REPL".into(),
+                ));
             }
             (None, Some(custom)) => plan_from_custom(custom, &presets)?,
             (Some(_), Some(_)) => {
@@ -360,6 +405,19 @@ impl SessionManager {
                 )));
             }
         };
+        if let Some(remote) = &plan.remote {
+            let rc = plan
+                .integration
+                .take()
+                .map(|i| shell_integration::remote(&i));
+            let wrapped = remote
+                .wrap(&plan.argv, &plan.env, rc.as_ref())
+                .map_err(SessionError::InvalidConfig)?;
+            plan.argv = wrapped.argv;
+            plan.env = wrapped.env;
+            plan.startup_timeout_ms += remote.target.startup_timeout_ms;
+            plan.display_name = format!("{} · {}", plan.display_name, remote.label());
+        }
         if let Some(name) = &req.display_name {
             plan.display_name = name.clone();
         }
@@ -373,7 +431,10 @@ impl SessionManager {
             if find_program(&program, path_var).is_none() {
                 return Err(SessionError::ProgramMissing {
                     program,
-                    what: format!("preset `{}`", plan.preset_name),
+                    what: match &plan.remote {
+                        Some(r) => format!("target `{}`, checked here", r.target.name),
+                        None => format!("preset `{}`", plan.preset_name),
+                    },
                 });
             }
         }
@@ -391,8 +452,11 @@ impl SessionManager {
 fn required_programs(plan: &Plan) -> Vec<String> {
     let mut out = vec![plan.argv[0].clone()];
     // The last typed command starts the REPL: check its program too, unless
-    // it is a shell builtin or an assignment.
-    if let Some(last) = plan.startup_commands.last()
+    // it is a shell builtin or an assignment (or it runs on a target).
+    if let Some(last) = plan
+        .startup_commands
+        .last()
+        .filter(|_| plan.remote.is_none())
         && let Some(word) = last.split_whitespace().next()
         && !word.contains('=')
         && !matches!(
@@ -454,6 +518,8 @@ fn plan_from_preset(p: &Preset) -> Result<Plan, SessionError> {
         startup_timeout_ms: p.startup_timeout_ms,
         strategy: p.strategy.clone(),
         config: serde_json::to_value(p).unwrap_or_default(),
+        remote: None,
+        parameters: Vec::new(),
     })
 }
 
@@ -521,6 +587,8 @@ fn plan_from_custom(c: &CustomConfig, presets: &PresetRegistry) -> Result<Plan, 
         startup_timeout_ms: c.timeout.unwrap_or(30_000).max(1000),
         strategy: None,
         config: serde_json::to_value(c).unwrap_or_default(),
+        remote: None,
+        parameters: Vec::new(),
     })
 }
 

@@ -135,7 +135,10 @@ impl Session {
         timeout: Duration,
         starting: bool,
     ) -> Outcome {
-        if !self.has_plugin() {
+        // A session through a target that ended is not restarted: its
+        // connection is gone, and reconnecting is the agent's decision.
+        let ended_remote = self.info.target.is_some() && outcome.state == SessionState::Exited;
+        if !self.has_plugin() || ended_remote {
             return outcome;
         }
         let began = Instant::now();

@@ -58,6 +58,10 @@ pub struct SessionInfo {
     pub created_at: SystemTime,
     /// The configuration as given (preset or customConfig), for details.
     pub config: serde_json::Value,
+    /// The target it runs through (`ssh`, `docker`…); `None`: this machine.
+    pub target: Option<String>,
+    /// Every parameter's value (given or default), by name.
+    pub parameters: Vec<(String, String)>,
 }
 
 /// What the web view (and any other watcher) is told, in order.
@@ -361,6 +365,9 @@ pub struct Session {
     me: std::sync::OnceLock<std::sync::Weak<Session>>,
     /// One command at a time per session.
     op_lock: tokio::sync::Mutex<()>,
+    /// The program exited while its last output was still unread: the
+    /// reader reports the exit once it has taken that output.
+    exit_pending: std::sync::atomic::AtomicBool,
 }
 
 /// Everything needed to start the REPL again, exactly as the first time.
@@ -452,6 +459,7 @@ impl Session {
             reaper,
             me: std::sync::OnceLock::new(),
             op_lock: tokio::sync::Mutex::new(()),
+            exit_pending: std::sync::atomic::AtomicBool::new(false),
         });
         let _ = session.me.set(Arc::downgrade(&session));
         if let Some(r) = &session.reaper {
@@ -572,6 +580,7 @@ impl Session {
     /// waiters wait for the chunk that can change the answer. Markers are
     /// always handled: they are exact and cheap.
     fn on_chunk(&self, generation: u64, chunk: &[u8], more: bool) {
+        let drained = !more;
         let more = more || (chunk.ends_with(b"\n") && !chunk.contains(&0x1b));
         let mut markers = Vec::new();
         {
@@ -594,6 +603,13 @@ impl Session {
         }
         if !more {
             self.notify();
+        }
+        if drained
+            && self
+                .exit_pending
+                .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            self.check_exit();
         }
     }
 
@@ -623,6 +639,21 @@ impl Session {
 
     /// Reap the child if it has exited (called on SIGCHLD and at EOF).
     pub fn check_exit(&self) -> bool {
+        // An exit must not overtake the program's last words (ssh's reason
+        // for failing): while output waits in the PTY, the reader goes first.
+        use std::sync::atomic::Ordering;
+        let unread = || {
+            lock(&self.master)
+                .as_raw_fd()
+                .is_some_and(|fd| super::pty::bytes_waiting(fd) > 0)
+        };
+        if unread() {
+            self.exit_pending.store(true, Ordering::Release);
+            // Taken meanwhile, and the reader did not see the flag: go on.
+            if unread() || !self.exit_pending.swap(false, Ordering::AcqRel) {
+                return false;
+            }
+        }
         let status = match lock(&self.child).try_wait() {
             Ok(Some(status)) => status,
             _ => return false,
@@ -633,10 +664,14 @@ impl Session {
         }
         let code = i32::try_from(status.exit_code()).ok();
         inner.exit_code = code;
-        let msg = match status.signal() {
+        let mut msg = match status.signal() {
             Some(sig) => format!("process ended by signal {sig}"),
             None => format!("process exited with code {}", status.exit_code()),
         };
+        if let Some(target) = &self.info.target {
+            let tail = super::clean::render(&inner.ring.tail(1024));
+            msg.push_str(&crate::preset::target::ended_through(target, &tail));
+        }
         inner.log(msg.clone());
         if inner.failure.is_none() {
             inner.failure = Some(msg);
@@ -1097,9 +1132,12 @@ impl Session {
         self.ensure_running()?;
         let sig = super::pty::signal_number(name)
             .ok_or_else(|| SessionError::UnknownSignal(name.to_string()))?;
-        let master = lock(&self.master);
-        super::pty::signal_foreground(master.as_ref(), self.pid(), sig)?;
-        drop(master);
+        // Through a target, ^C is a byte the wrapper (ssh -tt, exec -it)
+        // forwards: a signal here would end the connection, not the program.
+        match crate::preset::target::signal_key(sig).filter(|_| self.info.target.is_some()) {
+            Some(key) => lock(&self.writer).write_all(&[key])?,
+            None => super::pty::signal_foreground(lock(&self.master).as_ref(), self.pid(), sig)?,
+        }
         lock(&self.inner).log(format!("signal {name} sent"));
         Ok(())
     }

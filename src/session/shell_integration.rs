@@ -17,6 +17,19 @@ pub struct ShellSetup {
 /// Write the rc file for `integration` into `dir` and say how to load it.
 pub fn prepare(integration: &ShellIntegration, dir: &Path) -> std::io::Result<ShellSetup> {
     std::fs::create_dir_all(dir)?;
+    let (files, setup) = render(integration, &dir.display().to_string());
+    for (name, content) in files {
+        std::fs::write(dir.join(name), content)?;
+    }
+    Ok(setup)
+}
+
+/// The rc files (name, content) for `integration`, to be placed in `dir`,
+/// and how to load them. A target creates them on the other side instead.
+pub fn render(
+    integration: &ShellIntegration,
+    dir: &str,
+) -> (Vec<(&'static str, String)>, ShellSetup) {
     let osc = |body: &str| format!("{ESC}]133;{body}{BEL}");
     match integration.flavor {
         ShellFlavor::Bash => {
@@ -38,12 +51,11 @@ pub fn prepare(integration: &ShellIntegration, dir: &Path) -> std::io::Result<Sh
                 a2 = osc("A;k=s"),
                 b = osc("B"),
             );
-            let path = dir.join("bashrc");
-            std::fs::write(&path, rc)?;
-            Ok(ShellSetup {
-                extra_args: vec!["--rcfile".into(), path.display().to_string(), "-i".into()],
+            let setup = ShellSetup {
+                extra_args: vec!["--rcfile".into(), format!("{dir}/bashrc"), "-i".into()],
                 env: vec![],
-            })
+            };
+            (vec![("bashrc", rc)], setup)
         }
         ShellFlavor::Zsh => {
             let user_rc = if integration.source_user_rc {
@@ -65,11 +77,11 @@ pub fn prepare(integration: &ShellIntegration, dir: &Path) -> std::io::Result<Sh
                 a2 = osc("A;k=s"),
                 b = osc("B"),
             );
-            std::fs::write(dir.join(".zshrc"), rc)?;
-            Ok(ShellSetup {
+            let setup = ShellSetup {
                 extra_args: vec!["-i".into()],
-                env: vec![("ZDOTDIR".into(), dir.display().to_string())],
-            })
+                env: vec![("ZDOTDIR".into(), dir.to_string())],
+            };
+            (vec![(".zshrc", rc)], setup)
         }
         ShellFlavor::Sh => {
             // POSIX sh expands parameters in PS1 at display time, so `$?` works;
@@ -81,12 +93,21 @@ pub fn prepare(integration: &ShellIntegration, dir: &Path) -> std::io::Result<Sh
                 a2 = osc("A;k=s"),
                 b = osc("B"),
             );
-            let path = dir.join("shrc");
-            std::fs::write(&path, rc)?;
-            Ok(ShellSetup {
+            let setup = ShellSetup {
                 extra_args: vec!["-i".into()],
-                env: vec![("ENV".into(), path.display().to_string())],
-            })
+                env: vec![("ENV".into(), format!("{dir}/shrc"))],
+            };
+            (vec![("shrc", rc)], setup)
         }
+    }
+}
+
+/// The same set-up, created on the other side of a target (ssh, docker…).
+pub fn remote(integration: &ShellIntegration) -> crate::preset::RemoteRc {
+    let (files, setup) = render(integration, crate::preset::target::RC_DIR);
+    crate::preset::RemoteRc {
+        files: files.into_iter().map(|(n, c)| (n.to_string(), c)).collect(),
+        args: setup.extra_args,
+        env: setup.env,
     }
 }

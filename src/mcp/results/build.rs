@@ -162,7 +162,16 @@ pub fn outcome_result(
                 .exit_code
                 .map(|c| format!(" with code {c}"))
                 .unwrap_or_default();
-            r.error = Some(format!("the REPL exited{code}"));
+            // Through a target, the wrapper's last words say why.
+            let through = session
+                .info
+                .target
+                .as_deref()
+                .map(|t| crate::preset::target::ended_through(t, &session.recent_output(1024)));
+            r.error = Some(format!(
+                "the REPL exited{code}{}",
+                through.unwrap_or_default()
+            ));
             r.recovery.can_continue = Some(false);
         }
         SessionState::Failed => {

@@ -169,6 +169,11 @@ pub struct SessionSummary {
     pub pid: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub web_url: Option<String>,
+    /// The target it runs through; absent: this machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub parameters: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Serialize, JsonSchema)]
@@ -210,6 +215,9 @@ pub struct ConfigurationEntry {
     /// Whether the program it needs is installed here.
     pub available: bool,
     pub config: Map<String, Value>,
+    /// What `create_session { parameters }` takes for it.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub parameters: crate::preset::params::Parameters,
 }
 
 #[derive(Debug, Default, Serialize, JsonSchema)]
@@ -217,7 +225,9 @@ pub struct ConfigurationEntry {
 pub struct ListConfigurationsResult {
     pub success: bool,
     pub configurations: Vec<ConfigurationEntry>,
-    /// Preset files that could not be loaded, with file, line and key.
+    /// Where a preset can run besides here (`create_session { target }`).
+    pub targets: Vec<ConfigurationEntry>,
+    /// Preset and target files that could not be loaded, with file, line and key.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

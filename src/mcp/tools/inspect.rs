@@ -36,6 +36,8 @@ impl ReplServer {
             history_count: snap.history_len,
             pid: s.pid(),
             web_url: self.web_url(s.id()),
+            target: s.info.target.clone(),
+            parameters: s.info.parameters.iter().cloned().collect(),
         }
     }
 }
@@ -109,6 +111,8 @@ impl ReplServer {
             "state": snap.state.as_str(),
             "awaitingInput": snap.awaiting,
             "currentDirectory": s.info.cwd,
+            "target": s.info.target,
+            "parameters": s.info.parameters.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
             "pid": s.pid(),
             "history": snap.history,
             "lastOutput": last.map(|c| head_tail(&c.output, 4000, s.id()).0),

@@ -50,6 +50,8 @@ impl ReplServer {
             preset: p.preset_config.clone(),
             custom: p.custom_config.clone(),
             display_name: p.display_name.clone(),
+            target: p.target.clone(),
+            parameters: p.parameters.clone().unwrap_or_default(),
         };
         let created = match self.manager.create(req).await {
             Ok(c) => c,
@@ -143,7 +145,7 @@ impl ReplServer {
     }
 
     #[tool(
-        description = "Presets this server can start, where each comes from, and whether its program is installed.",
+        description = "Presets and targets (where a preset runs): where each comes from, whether its program is installed, their parameters.",
         input_schema = schema::input::<DebugParams>(),
         output_schema = schema::output::<ListConfigurationsResult>(),
         annotations(title = "List configurations", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
@@ -167,22 +169,39 @@ impl ReplServer {
                     .required_programs()
                     .iter()
                     .all(|p| crate::session::pty::find_program(p, None).is_some()),
-                config: match serde_json::to_value(&l.preset) {
-                    Ok(serde_json::Value::Object(m)) => m,
-                    _ => Map::new(),
-                },
+                config: as_object(&l.preset),
+                parameters: l.preset.parameters.clone(),
             })
             .collect();
+        let targets = self.manager.targets();
+        let target_entries = targets
+            .all()
+            .map(|l| ConfigurationEntry {
+                name: l.target.name.clone(),
+                display_name: l.target.display_name().to_string(),
+                source: name_of(json!(l.source)),
+                origin: l.origin.clone(),
+                overrides: l.overrides.iter().map(|s| name_of(json!(s))).collect(),
+                available: l
+                    .target
+                    .program()
+                    .is_some_and(|p| crate::session::pty::find_program(p, None).is_some()),
+                config: as_object(&l.target),
+                parameters: l.target.parameters.clone(),
+            })
+            .collect();
+        let errors = presets.errors().iter().chain(targets.errors());
         ok(&ListConfigurationsResult {
             success: true,
             configurations,
-            errors: presets.errors().iter().map(ToString::to_string).collect(),
+            targets: target_entries,
+            errors: errors.map(ToString::to_string).collect(),
             ..Default::default()
         })
     }
 
     #[tool(
-        description = "Re-read presets from disk (e.g. after `repl-mcp preset install`); broken files are listed in errors.",
+        description = "Re-read presets and targets from disk (e.g. after `repl-mcp preset install`); broken files are listed in errors.",
         output_schema = schema::output::<ReloadPresetsResult>(),
         annotations(title = "Reload presets", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
@@ -197,5 +216,13 @@ impl ReplServer {
             errors,
             ..Default::default()
         })
+    }
+}
+
+/// A definition as the JSON object shown in `config`.
+fn as_object<T: serde::Serialize>(value: &T) -> Map<String, serde_json::Value> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => Map::new(),
     }
 }
