@@ -96,6 +96,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         recent_output: &screen[screen.len() - 2000..],
         alternate_screen: false,
         preset: "python",
+        ..Default::default()
     };
     let facts = HookFacts {
         preset: "python".into(),
@@ -106,6 +107,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         exit_code: None,
         restarts: 0,
         last_input: "for i in range(3):\n".into(),
+        ..Default::default()
     };
 
     println!(

@@ -412,6 +412,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         drop(viewers);
     }
 
+    // Transcripts (issue 14): replaying a cast through a plugin.
+    let (took, note) = crate::cast::bench::replay_10k()?;
+    row(
+        "plugin test: replay of a 10,000-chunk cast",
+        ms(took),
+        "–".into(),
+        note,
+    );
+
     // Many sessions.
     let before = c.rss_kb();
     let t = Instant::now();

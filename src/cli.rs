@@ -45,8 +45,8 @@ pub enum Command {
     Preset(crate::package::cli::PresetArgs),
     /// Print (or --write) the config that adds this server to an MCP client.
     Config(crate::client_config::ConfigArgs),
-    /// Check WebAssembly strategy plugins against this server's host.
-    Plugin(crate::plugin_glue::PluginArgs),
+    /// Write, build, test and check WebAssembly strategy plugins.
+    Plugin(crate::plugin::cli::PluginArgs),
     /// Internal: the orphan watchdog started by the server.
     #[command(name = "__reaper", hide = true)]
     Reaper,

@@ -7,13 +7,13 @@
 
 pub mod app;
 pub mod bench;
+pub mod cast;
 pub mod cli;
 pub mod client_config;
 pub mod mcp;
 pub mod package;
 pub mod paths;
 pub mod plugin;
-pub mod plugin_glue;
 pub mod policy;
 pub mod preset;
 pub mod session;

@@ -41,6 +41,7 @@ fn input() -> DetectInput<'static> {
         recent_output: ">>> ",
         alternate_screen: false,
         preset: "python",
+        ..Default::default()
     }
 }
 
@@ -54,6 +55,7 @@ fn facts(state: &str) -> HookFacts {
         exit_code: None,
         restarts: 0,
         last_input: "1+1\n".into(),
+        ..Default::default()
     }
 }
 

@@ -9,10 +9,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use repl_mcp_plugin_build::sha256_hex;
 
 /// Feeds `Hash` output into a sha256, to get a key that is stable across
 /// processes (std's hashers are seeded per process).

@@ -4,6 +4,7 @@
 
 use regex::Regex;
 
+use super::facts::SessionFacts;
 use super::manifest::Capabilities;
 
 /// Longest prompt text a detection may carry.
@@ -31,6 +32,28 @@ pub struct DetectInput<'a> {
     pub recent_output: &'a str,
     pub alternate_screen: bool,
     pub preset: &'a str,
+    /// Kernel facts, target, parameters, time since input (API 0.2 plugins
+    /// see them; 0.1 plugins do not).
+    pub session: &'a SessionFacts,
+}
+
+/// What a `DetectInput` that knows nothing about its session points at.
+static UNKNOWN_FACTS: SessionFacts = SessionFacts::UNKNOWN;
+
+impl Default for DetectInput<'_> {
+    /// An empty screen and unknown facts; callers set what they know.
+    fn default() -> Self {
+        DetectInput {
+            screen: "",
+            cursor_row: 0,
+            cursor_col: 0,
+            cursor_line: "",
+            recent_output: "",
+            alternate_screen: false,
+            preset: "",
+            session: &UNKNOWN_FACTS,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,12 +76,16 @@ pub struct HookFacts {
     pub preset: String,
     /// starting, ready, busy, continuation, awaiting-input, exited, failed.
     pub state: String,
+    /// How long the current wait has run. API 0.1 plugins get
+    /// `session.since_input_ms` in its place when it is known, which is what
+    /// that API promises.
     pub elapsed_ms: u64,
     pub screen: String,
     pub recent_output: String,
     pub exit_code: Option<i32>,
     pub restarts: u32,
     pub last_input: String,
+    pub session: SessionFacts,
 }
 
 /// A plugin's decision, already checked against its capabilities.

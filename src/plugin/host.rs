@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use regex::Regex;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store};
 
-use super::bindings::v0_1::{Strategy, StrategyPre};
 use super::compile::{compile, sha256_hex};
 use super::decision::compile_full_match;
 use super::epoch::{Ticker, deadline_ticks};
@@ -18,9 +17,7 @@ use super::limits::HostLimits;
 use super::manifest::Manifest;
 use super::session::{Live, PluginSession, classify};
 use super::state::StoreState;
-
-/// The only import a plugin may have.
-pub const HOST_INTERFACE: &str = "repl-mcp:plugin/host@0.1.0";
+use super::wit::{self, ApiVersion, StrategyPre};
 
 /// Where a plugin came from, for messages.
 #[derive(Debug, Clone)]
@@ -33,7 +30,7 @@ enum Origin {
 /// A plugin ready to instantiate: compiled, linked, its input patterns
 /// compiled too.
 pub(super) struct Ready {
-    pub pre: StrategyPre<StoreState>,
+    pub pre: StrategyPre,
     pub manifest: Arc<Manifest>,
     pub input_patterns: Arc<[Regex]>,
 }
@@ -97,8 +94,7 @@ impl PluginHost {
         let engine = Engine::new(&engine_config(&limits))
             .map_err(|e| PluginError::HostConfig(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
-        Strategy::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)
-            .map_err(|e| PluginError::HostConfig(format!("{e:#}")))?;
+        wit::add_to_linker(&mut linker).map_err(|e| PluginError::HostConfig(format!("{e:#}")))?;
         let ticker = Ticker::start(engine.clone())
             .map_err(|e| PluginError::HostConfig(format!("cannot start the epoch thread: {e}")))?;
         Ok(PluginHost {
@@ -261,7 +257,12 @@ impl PluginHost {
             plugin: plugin.clone(),
             message: format!("{e:#}"),
         })?;
-        check_imports(&self.inner.engine, &component, &plugin)?;
+        // The manifest parser accepts only versions this host serves.
+        let api = ApiVersion::parse(&m.api).ok_or_else(|| PluginError::Link {
+            plugin: plugin.clone(),
+            message: format!("unsupported plugin API `{}`", m.api),
+        })?;
+        check_imports(&self.inner.engine, &component, &plugin, api)?;
         let link_err = |e: wasmtime::Error| PluginError::Link {
             plugin: plugin.clone(),
             message: format!("{e:#}"),
@@ -271,7 +272,13 @@ impl PluginHost {
             .linker
             .instantiate_pre(&component)
             .map_err(link_err)?;
-        let pre = StrategyPre::new(pre).map_err(link_err)?;
+        let pre = StrategyPre::new(api, pre).map_err(|e| PluginError::Link {
+            plugin: plugin.clone(),
+            message: format!(
+                "{e:#} (is it built against API {} as its manifest says?)",
+                m.api
+            ),
+        })?;
         let input_patterns = m
             .capabilities
             .input_patterns
@@ -346,7 +353,7 @@ impl PluginHost {
         };
         store.data_mut().begin_call();
         store.set_epoch_deadline(ticks);
-        let init = bindings.call_init(&mut store, &pairs);
+        let init = bindings.init(&mut store, &pairs);
         drop(guard);
         match init {
             Ok(Ok(())) => {}
@@ -396,17 +403,23 @@ fn check_sha(manifest: &Manifest, wasm: &[u8], manifest_path: &Path) -> Result<(
     Ok(())
 }
 
-/// Refuses a component that imports anything but our host interface: WASI
-/// or any other import would be a way out of the sandbox, or at best a link
-/// error at instantiation with a less helpful message.
-fn check_imports(engine: &Engine, component: &Component, plugin: &str) -> Result<(), PluginError> {
+/// Refuses a component that imports anything but its version's host
+/// interface: WASI or any other import would be a way out of the sandbox, or
+/// at best a link error at instantiation with a less helpful message.
+fn check_imports(
+    engine: &Engine,
+    component: &Component,
+    plugin: &str,
+    api: ApiVersion,
+) -> Result<(), PluginError> {
+    let allowed = api.host_interface();
     let ty = component.component_type();
     for (name, _) in ty.imports(engine) {
-        if name != HOST_INTERFACE {
+        if name != allowed {
             return Err(PluginError::ForeignImport {
                 plugin: plugin.to_string(),
                 import: name.to_string(),
-                allowed: HOST_INTERFACE,
+                allowed,
             });
         }
     }

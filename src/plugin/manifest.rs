@@ -13,12 +13,13 @@ use toml::Spanned;
 use super::decision::canonical_signal;
 use super::error::ManifestError;
 use super::limits::{HostLimits, KIB, MIB};
+use super::wit::ApiVersion;
 
 /// File name of the manifest inside a plugin folder.
 pub const MANIFEST_FILE: &str = "plugin.toml";
 
 /// API versions this host can run.
-pub const SUPPORTED_APIS: &[&str] = &["0.1"];
+pub const SUPPORTED_APIS: &[&str] = &[ApiVersion::V0_1.as_str(), ApiVersion::V0_2.as_str()];
 
 /// The hooks a plugin may export; each is listed in `hooks = [...]`.
 pub const HOOK_NAMES: &[&str] = &[
@@ -88,7 +89,7 @@ struct RawManifest {
     #[serde(default)]
     description: String,
     wasm: Option<Spanned<String>>,
-    sha256: Spanned<String>,
+    sha256: Option<Spanned<String>>,
     hooks: Vec<Spanned<String>>,
     #[serde(default)]
     limits: RawLimits,
@@ -150,7 +151,7 @@ impl Locator<'_> {
 }
 
 /// One-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     // Spans from the parser fall on char boundaries; if not, move back to one
     // rather than slicing mid-character.
@@ -175,6 +176,26 @@ fn is_valid_id(id: &str) -> bool {
 impl Manifest {
     /// Parses and validates a manifest text; `file` is only used in errors.
     pub fn parse(text: &str, file: &Path, host: &HostLimits) -> Result<Manifest, ManifestError> {
+        Manifest::parse_inner(text, file, host, true)
+    }
+
+    /// Checks a plugin crate's source manifest, which has no `sha256` yet
+    /// (the build writes it): every other rule holds. The digest of the
+    /// result is empty.
+    pub fn parse_source(
+        text: &str,
+        file: &Path,
+        host: &HostLimits,
+    ) -> Result<Manifest, ManifestError> {
+        Manifest::parse_inner(text, file, host, false)
+    }
+
+    fn parse_inner(
+        text: &str,
+        file: &Path,
+        host: &HostLimits,
+        built: bool,
+    ) -> Result<Manifest, ManifestError> {
         let loc = Locator { file, text };
         let raw: RawManifest = toml::from_str(text).map_err(|e| {
             let key = unknown_key(e.message());
@@ -198,7 +219,7 @@ impl Manifest {
             ));
         }
         let api = raw.api.get_ref();
-        if !SUPPORTED_APIS.contains(&api.as_str()) {
+        if ApiVersion::parse(api).is_none() {
             return Err(loc.at(
                 Some(raw.api.span()),
                 Some("api"),
@@ -224,14 +245,27 @@ impl Manifest {
             }
             None => format!("{id}.wasm"),
         };
-        let sha = raw.sha256.get_ref().to_ascii_lowercase();
-        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(loc.at(
-                Some(raw.sha256.span()),
-                Some("sha256"),
-                "must be 64 hex digits",
-            ));
-        }
+        let sha = match &raw.sha256 {
+            Some(given) => {
+                let sha = given.get_ref().to_ascii_lowercase();
+                if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(loc.at(
+                        Some(given.span()),
+                        Some("sha256"),
+                        "must be 64 hex digits",
+                    ));
+                }
+                sha
+            }
+            None if built => {
+                return Err(loc.at(
+                    None,
+                    Some("sha256"),
+                    "missing: the digest of the .wasm, written by `repl-mcp plugin build`",
+                ));
+            }
+            None => String::new(),
+        };
 
         let mut hooks = Hooks::default();
         for hook in &raw.hooks {
@@ -497,6 +531,27 @@ max = 3
     fn syntax_error_has_a_place() {
         let e = parse("id = \"a\"\nversion = ").expect_err("syntax");
         assert_eq!(e.line, 2, "{e}");
+    }
+
+    #[test]
+    fn a_source_manifest_needs_no_digest_but_a_built_one_does() {
+        let source: String = GOOD
+            .lines()
+            .filter(|l| !l.starts_with("sha256"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let m = Manifest::parse_source(&source, Path::new("s"), &HostLimits::default())
+            .expect("a source manifest");
+        assert!(m.sha256.is_empty());
+        let e = parse(&source).expect_err("no digest");
+        assert_eq!(e.key.as_deref(), Some("sha256"), "{e}");
+        let e = Manifest::parse_source(
+            &source.replace("memory_mib = 8", "memory_mib = 999"),
+            Path::new("s"),
+            &HostLimits::default(),
+        )
+        .expect_err("still checked");
+        assert_eq!(e.key.as_deref(), Some("limits.memory_mib"));
     }
 
     #[test]

@@ -10,20 +10,19 @@ use std::sync::Arc;
 
 use wasmtime::{Store, Trap};
 
-use super::bindings::v0_1 as wit;
 use super::decision::{
-    Decision, DetectInput, Detection, HookFacts, PromptKind, Rejection, check_decision,
-    check_detection,
+    Decision, DetectInput, Detection, HookFacts, Rejection, check_decision, check_detection,
 };
 use super::epoch::{Ticker, deadline_ticks};
 use super::error::PluginError;
 use super::host::Ready;
 use super::manifest::PluginLimits;
 use super::state::StoreState;
+use super::wit::Bindings;
 
 pub(super) struct Live {
     pub store: Store<StoreState>,
-    pub bindings: wit::Strategy,
+    pub bindings: Bindings,
 }
 
 pub struct PluginSession {
@@ -78,30 +77,6 @@ pub(super) fn classify(
     }
 }
 
-fn prompt_kind(kind: wit::PromptKind) -> PromptKind {
-    match kind {
-        wit::PromptKind::Ready => PromptKind::Ready,
-        wit::PromptKind::Continuation => PromptKind::Continuation,
-        wit::PromptKind::Busy => PromptKind::Busy,
-        wit::PromptKind::AwaitingInput => PromptKind::AwaitingInput,
-    }
-}
-
-fn decision(d: wit::Decision) -> Decision {
-    match d {
-        wit::Decision::Wait(ms) => Decision::Wait { ms },
-        wit::Decision::SendInput(text) => Decision::SendInput { text },
-        wit::Decision::SendSignal(name) => Decision::SendSignal { name },
-        wit::Decision::SetReady(pattern) => Decision::SetReady { pattern },
-        wit::Decision::Restart => Decision::Restart,
-        wit::Decision::MarkFailed(reason) => Decision::MarkFailed { reason },
-        wit::Decision::AskLlm(q) => Decision::AskLlm {
-            question: q.question,
-            question_type: q.question_type,
-        },
-    }
-}
-
 #[derive(Clone, Copy)]
 enum Hook {
     Timeout,
@@ -146,7 +121,7 @@ impl PluginSession {
     fn call<R>(
         &mut self,
         hook: &'static str,
-        f: impl FnOnce(&wit::Strategy, &mut Store<StoreState>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&Bindings, &mut Store<StoreState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         let limits = self.ready.manifest.limits;
         let Some(live) = self.live.as_mut() else {
@@ -217,21 +192,8 @@ impl PluginSession {
             return Ok(None);
         }
         const HOOK: &str = "detect-prompt";
-        let arg = wit::DetectInput {
-            screen: input.screen,
-            cursor_row: input.cursor_row,
-            cursor_col: input.cursor_col,
-            cursor_line: input.cursor_line,
-            recent_output: input.recent_output,
-            alternate_screen: input.alternate_screen,
-            preset: input.preset,
-        };
-        let Some(d) = self.call(HOOK, |b, s| b.call_detect_prompt(s, arg))? else {
+        let Some(detection) = self.call(HOOK, |b, s| b.detect_prompt(s, input))? else {
             return Ok(None);
-        };
-        let detection = Detection {
-            kind: prompt_kind(d.kind),
-            prompt: d.prompt,
         };
         check_detection(&detection).map_err(|r| self.reject(HOOK, r))?;
         Ok(Some(detection))
@@ -268,29 +230,15 @@ impl PluginSession {
         if !exported {
             return Ok(None);
         }
-        let arg = wit::HookFacts {
-            preset: &facts.preset,
-            state: &facts.state,
-            elapsed_ms: facts.elapsed_ms,
-            screen: &facts.screen,
-            recent_output: &facts.recent_output,
-            exit_code: facts.exit_code,
-            restarts: facts.restarts,
-            last_input: &facts.last_input,
-        };
         let name = hook.name();
         let answer = self.call(name, |b, s| match hook {
-            Hook::Timeout => b.call_on_timeout(s, arg),
-            Hook::Exit => b.call_on_exit(s, arg),
-            Hook::StartupFailure => b.call_on_startup_failure(s, arg),
+            Hook::Timeout => b.on_timeout(s, facts),
+            Hook::Exit => b.on_exit(s, facts),
+            Hook::StartupFailure => b.on_startup_failure(s, facts),
         })?;
         let Some(d) = answer else { return Ok(None) };
         let ready = Arc::clone(&self.ready);
-        match check_decision(
-            decision(d),
-            &ready.manifest.capabilities,
-            &ready.input_patterns,
-        ) {
+        match check_decision(d, &ready.manifest.capabilities, &ready.input_patterns) {
             Ok(d) => {
                 tracing::debug!(plugin = self.plugin_id(), hook = name, decision = %d.label(), "plugin decision");
                 Ok(Some(d))

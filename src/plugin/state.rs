@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
-use super::bindings::v0_1::repl_mcp::plugin::host::{Host, LogLevel};
+use super::wit::LogLevel;
 
 /// Longest log message kept from a plugin; the rest is cut.
 pub const MAX_LOG_BYTES: usize = 1024;
@@ -125,8 +125,9 @@ fn cut(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-impl Host for StoreState {
-    fn log(&mut self, level: LogLevel, message: String) {
+impl StoreState {
+    /// The host interface's `log`, whichever API version called it.
+    pub fn log(&mut self, level: LogLevel, message: String) {
         if self.logs_left == 0 {
             self.logs_dropped = self.logs_dropped.saturating_add(1);
             return;

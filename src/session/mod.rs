@@ -23,6 +23,8 @@ mod terminal;
 
 pub use clean::render as clean_text;
 pub use detect::PromptMatcher;
+// The cursor line as prompt detection reads it (plugin replays build the same input).
+pub use detect::cursor_line;
 pub use error::SessionError;
 pub use manager::{CreateOutcome, CreateRequest, CustomConfig, ManagerConfig, SessionManager};
 pub use reaper::{Reaper, run_watchdog};

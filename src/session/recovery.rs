@@ -96,6 +96,7 @@ impl Session {
                 exit_code: snap.exit_code,
                 restarts: snap.restarts,
                 last_input: last_input.to_string(),
+                ..Default::default()
             }
         };
         let joined = tokio::task::spawn_blocking(move || {

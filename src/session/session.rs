@@ -315,6 +315,7 @@ impl Inner {
             recent_output: &recent,
             alternate_screen: screen.alternate_screen(),
             preset: &self.preset,
+            ..Default::default()
         };
         match plugin.detect_prompt(&input) {
             Ok(Some(d)) => Some(match d.kind {

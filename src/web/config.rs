@@ -1,9 +1,12 @@
 //! How the web server binds and which origins it trusts.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use crate::cast::Recordings;
 
 /// Start-up settings of the web view.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct WebConfig {
     /// Address to bind. Loopback unless `allow_remote` is set.
     pub bind: IpAddr,
@@ -21,6 +24,9 @@ pub struct WebConfig {
     /// Further exact origins allowed to open sockets, e.g. `https://repl.example`
     /// behind a TLS reverse proxy.
     pub extra_origins: Vec<String>,
+    /// The server's recordings: a recorded session's page offers its cast
+    /// (asciicast v2) for download, with the page's own token.
+    pub casts: Option<Arc<Recordings>>,
 }
 
 impl Default for WebConfig {
@@ -32,6 +38,7 @@ impl Default for WebConfig {
             allow_remote: false,
             public_host: None,
             extra_origins: Vec::new(),
+            casts: None,
         }
     }
 }

@@ -31,6 +31,7 @@
 
 mod assets;
 mod backend;
+mod cast_download;
 mod config;
 mod error;
 mod guard;

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::assets;
 use super::backend::{Actor, WebBackend};
+use super::cast_download;
 use super::guard::{OriginPolicy, guard};
 use super::socket;
 use super::tokens::{Access, TokenRegistry};
@@ -27,15 +28,17 @@ pub(crate) struct AppState {
     pub backend: Arc<dyn WebBackend>,
     pub tokens: Arc<TokenRegistry>,
     pub policy: Arc<OriginPolicy>,
+    /// Recorded sessions, for their cast downloads.
+    pub casts: Option<Arc<crate::cast::Recordings>>,
 }
 
 #[derive(Debug, Deserialize)]
-struct TokenQuery {
+pub(crate) struct TokenQuery {
     token: Option<String>,
 }
 
 /// The token from the query string, if the query parses at all.
-fn token_of(query: &Result<Query<TokenQuery>, QueryRejection>) -> Option<&str> {
+pub(crate) fn token_of(query: &Result<Query<TokenQuery>, QueryRejection>) -> Option<&str> {
     query.as_ref().ok().and_then(|q| q.token.as_deref())
 }
 
@@ -50,6 +53,7 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
         .route("/api/sessions", get(list_sessions))
         .route("/s/{id}", get(session_page))
         .route("/s/{id}/ws", get(session_socket))
+        .route("/s/{id}/cast", get(cast_download::download))
         .route("/assets/{*path}", get(asset))
         .fallback(|| async { not_found() })
         .layer(from_fn_with_state(policy, guard))
@@ -128,9 +132,11 @@ async fn session_page(
         Access::Interactive => "interactive",
         Access::ReadOnly => "read-only",
     };
+    let cast_link = cast_download::link(&app, &id, token_of(&query).unwrap_or_default());
     let page = assets::SESSION_HTML
         .replace("{{TITLE}}", &assets::html_escape(&info.display_name))
-        .replace("{{MODE}}", mode);
+        .replace("{{MODE}}", mode)
+        .replace("{{CAST}}", &cast_link);
     Html(page).into_response()
 }
 
@@ -167,7 +173,7 @@ pub(crate) fn session_path(id: &str, token: &str) -> String {
     format!("/s/{}?token={token}", encode_segment(id))
 }
 
-fn encode_segment(segment: &str) -> String {
+pub(crate) fn encode_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for byte in segment.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {

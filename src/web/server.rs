@@ -83,6 +83,7 @@ impl WebServer {
             backend,
             tokens: tokens.clone(),
             policy,
+            casts: config.casts.clone(),
         });
         let (stop, mut stopped) = watch::channel(false);
         let serve_tokens = tokens.clone();

@@ -2,6 +2,7 @@
 //! the socket protocol, lag and floods. (The browser tests are the `.mjs`
 //! files beside this one.)
 
+mod casts;
 mod support;
 
 use repl_mcp::web::{Access, Actor};

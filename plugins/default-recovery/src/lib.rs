@@ -4,6 +4,8 @@
 //! - a stuck continuation prompt: Ctrl-C (typed, or SIGINT);
 //! - a crash: restart, waiting longer before each new attempt, at most
 //!   `max_restarts` times, then mark the session failed;
+//! - a program reading a secret (the kernel says echo is off): ask the
+//!   agent, saying it is a secret;
 //! - anything it does not recognise: ask the agent.
 //!
 //! "Wait" answers follow the host's protocol: wait that long, then ask the
@@ -121,6 +123,14 @@ impl Plugin for DefaultRecovery {
             return Some(Decision::SendInput(self.quit_key.clone()));
         }
         let last = last_line(&facts.screen);
+        if facts.session.kernel.reads_secret() {
+            return Some(ask_llm(
+                format!(
+                    "The program reads a secret with echo off: {last:?}. What should be typed (or should it be interrupted)?"
+                ),
+                "secret",
+            ));
+        }
         Some(match facts.state.as_str() {
             "continuation" => self.interrupt(),
             "awaiting-input" => ask_llm(
@@ -133,7 +143,7 @@ impl Plugin for DefaultRecovery {
                 format!(
                     "The command {:?} is still running after {} ms. Keep waiting, interrupt it (Ctrl-C), or restart the session?",
                     facts.last_input.trim_end(),
-                    facts.elapsed_ms
+                    facts.since_input_ms()
                 ),
                 "choice",
             ),
@@ -185,8 +195,8 @@ mod tests {
             screen: screen.into(),
             recent_output: String::new(),
             exit_code: Some(1),
-            restarts: 0,
             last_input: "x\n".into(),
+            ..HookFacts::default()
         }
     }
 
@@ -214,6 +224,15 @@ mod tests {
         assert!(matches!(p.on_exit(&f), Some(Decision::Wait(1000))));
         f.restarts = 3;
         assert!(matches!(p.on_exit(&f), Some(Decision::MarkFailed(_))));
+    }
+
+    #[test]
+    fn a_secret_read_is_a_secret_question() {
+        let mut f = facts("awaiting-input", "Password: ");
+        f.session.kernel.echo = Some(false);
+        f.session.kernel.canonical = Some(true);
+        let d = plugin().on_timeout(&f);
+        assert!(matches!(d, Some(Decision::AskLlm(q)) if q.question_type == "secret"));
     }
 
     #[test]

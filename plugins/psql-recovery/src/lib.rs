@@ -74,7 +74,11 @@ impl Plugin for Psql {
             Some(PromptKind::AwaitingInput) => {
                 Some(ask_llm("psql asks for a password. Which one?", "secret"))
             }
-            _ if facts.state == "busy" && facts.elapsed_ms >= self.cancel_after_ms => {
+            _ if facts.session.kernel.reads_secret() => Some(ask_llm(
+                "psql reads a secret with echo off. What should be typed?",
+                "secret",
+            )),
+            _ if facts.state == "busy" && facts.since_input_ms() >= self.cancel_after_ms => {
                 // SIGINT makes psql send a cancel request for the query.
                 Some(Decision::SendSignal("SIGINT".into()))
             }
@@ -103,6 +107,22 @@ export_plugin!(Psql);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_query_is_cancelled_by_the_time_since_input() {
+        let mut p = Psql {
+            cancel_after_ms: 1000,
+        };
+        let mut f = HookFacts {
+            state: "busy".into(),
+            screen: "db=# select pg_sleep(100);\n".into(),
+            elapsed_ms: 10,
+            ..HookFacts::default()
+        };
+        assert!(p.on_timeout(&f).is_none(), "10 ms since input is not long");
+        f.session.since_input_ms = Some(5000);
+        assert!(matches!(p.on_timeout(&f), Some(Decision::SendSignal(s)) if s == "SIGINT"));
+    }
 
     #[test]
     fn prompts() {

@@ -19,9 +19,15 @@
 //! export_plugin!(Pager);
 //! ```
 //!
-//! Build it for `wasm32-unknown-unknown` and componentize it with the xtask
-//! (see `plugins/README.md`). The host calls `init` once per REPL session,
-//! then the hooks; every hook has a default that answers "no opinion".
+//! Build it with `repl-mcp plugin build DIR` (see `plugins/README.md`). The
+//! host calls `init` once per REPL session, then the hooks; every hook has a
+//! default that answers "no opinion".
+//!
+//! This SDK speaks the plugin interface 0.2 (`wit/0.2/plugin.wit`): besides
+//! the screen, every hook sees [`SessionFacts`] — what the kernel says about
+//! the terminal (echo, canonical mode, the foreground program, whether it
+//! reads the terminal), the session's target and parameters, and the time
+//! since the last input.
 
 // Lets the generated code name this crate by its absolute path, which is
 // also how it is named from a plugin crate when `export_plugin!` expands.
@@ -35,19 +41,25 @@ pub use wit_bindgen;
 #[allow(clippy::too_many_arguments)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/0.1",
+        path: "../wit/0.2",
         world: "strategy",
         pub_export_macro: true,
         export_macro_name: "__export_strategy",
         default_bindings_module: "::repl_mcp_plugin_sdk::bindings",
         runtime_path: "::repl_mcp_plugin_sdk::wit_bindgen::rt",
+        // Lets plugin tests compare answers with `assert_eq!`.
+        additional_derives: [PartialEq],
     });
 }
 
+mod facts;
 mod settings;
 mod text;
 
-pub use bindings::{Decision, DetectInput, Detection, HookFacts, LlmQuestion, PromptKind};
+pub use bindings::{
+    Decision, DetectInput, Detection, Foreground, HookFacts, KernelFacts, LlmQuestion, PromptKind,
+    SessionFacts,
+};
 pub use settings::Settings;
 pub use text::{last_line, screen_tail};
 

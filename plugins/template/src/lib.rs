@@ -1,5 +1,9 @@
-//! A starting point for a repl-mcp plugin. Rename it, then replace the
-//! bodies: every hook you do not write answers "no opinion".
+//! A repl-mcp plugin. Replace the bodies: every hook you do not write
+//! answers "no opinion", and the server then does what the preset says.
+//!
+//! Build, check and install it with the server binary:
+//! `repl-mcp plugin build .` (then `--install`), and try it on a recorded
+//! session with `repl-mcp plugin test . --cast session.cast`.
 
 use repl_mcp_plugin_sdk::{
     Decision, DetectInput, Detection, HookFacts, Plugin, PromptKind, Settings, ask_llm,
@@ -31,10 +35,18 @@ impl Plugin for MyPlugin {
         if last_line(&facts.screen).ends_with("(END)") {
             return Some(Decision::SendInput("q".into()));
         }
+        // The kernel knows when a program reads a password (echo off).
+        if facts.session.kernel.reads_secret() {
+            return Some(ask_llm(
+                format!("{} asks for a secret. What should be typed?", facts.preset),
+                "secret",
+            ));
+        }
         Some(ask_llm(
             format!(
-                "{} has not answered for {} ms. What now?",
-                facts.preset, facts.elapsed_ms
+                "{} has not answered for {} ms since the last input. What now?",
+                facts.preset,
+                facts.since_input_ms()
             ),
             "free-text",
         ))
@@ -42,30 +54,3 @@ impl Plugin for MyPlugin {
 }
 
 export_plugin!(MyPlugin);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn detects_its_prompt() {
-        let settings = Settings::new(vec![("prompt".into(), "my-repl> ".into())]);
-        let mut p = MyPlugin::init(&settings).expect("init");
-        let input = DetectInput {
-            screen: "my-repl> ".into(),
-            cursor_row: 0,
-            cursor_col: 9,
-            cursor_line: "my-repl> ".into(),
-            recent_output: String::new(),
-            alternate_screen: false,
-            preset: "my-repl".into(),
-        };
-        assert!(matches!(
-            p.detect_prompt(&input),
-            Some(Detection {
-                kind: PromptKind::Ready,
-                ..
-            })
-        ));
-    }
-}
