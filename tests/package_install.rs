@@ -95,7 +95,7 @@ fn manifest(hash: &str, extra_caps: &str) -> String {
     format!(
         r#"id = "odd-prompt"
 version = "0.1.0"
-api = "0.1"
+api = "0.2"
 wasm = "odd_prompt.wasm"
 sha256 = "{hash}"
 hooks = ["detect-prompt", "on-timeout"]
