@@ -27,9 +27,9 @@ pub enum LogLevel {
 /// of the types that did not change, and the hook exports as values.
 macro_rules! shared_glue {
     () => {
-        impl repl_mcp::plugin::host::Host for StoreState {
-            fn log(&mut self, level: repl_mcp::plugin::host::LogLevel, message: String) {
-                use repl_mcp::plugin::host::LogLevel as L;
+        impl self::repl_mcp::plugin::host::Host for StoreState {
+            fn log(&mut self, level: self::repl_mcp::plugin::host::LogLevel, message: String) {
+                use self::repl_mcp::plugin::host::LogLevel as L;
                 let level = match level {
                     L::Trace => super::LogLevel::Trace,
                     L::Debug => super::LogLevel::Debug,
