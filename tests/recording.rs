@@ -314,3 +314,25 @@ async fn http_get(page_url: &str, path: &str) -> (u16, String) {
         .unwrap_or(0);
     (status, body.to_string())
 }
+
+#[test]
+fn a_record_dir_that_cannot_be_created_stops_the_server_naming_it() {
+    let cfg = scratch("rec-bad");
+    let file = cfg.join("a-file");
+    std::fs::write(&file, "").expect("write");
+    let bad = file.join("casts");
+    let out = std::process::Command::new(bin())
+        .args(["--record-dir"])
+        .arg(&bad)
+        .args(["serve", "--no-web-ui"])
+        .env("XDG_CONFIG_HOME", &cfg)
+        .env("XDG_STATE_HOME", cfg.join("state"))
+        .env("RUST_BACKTRACE", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run repl-mcp");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started anyway: {stderr}");
+    assert!(stderr.contains(&bad.display().to_string()), "{stderr}");
+    assert!(out.stdout.is_empty(), "stdout is the protocol's");
+}
