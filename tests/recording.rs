@@ -230,7 +230,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 #[tokio::test]
-async fn a_resize_from_the_web_view_is_recorded_and_the_page_offers_the_cast() {
+async fn the_web_views_resize_and_password_keys_are_recorded_and_its_page_offers_the_cast() {
     if !have("python3") {
         eprintln!("python3 not installed; skipped");
         return;
@@ -269,11 +269,56 @@ async fn a_resize_from_the_web_view_is_recorded_and_the_page_offers_the_cast() {
     })
     .await;
     assert_eq!(resized, Ok(true), "no resized message");
+    // readline redraws its prompt on SIGWINCH; a command typed before that
+    // would take the redrawn prompt for its answer. (No redraw: go on.)
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        while let Some(Ok(m)) = ws.next().await {
+            if let Message::Binary(b) = m
+                && b.windows(4).any(|w| w == b">>> ")
+            {
+                return;
+            }
+        }
+    })
+    .await;
     let r = eval(&client, &id, "import os; print(*os.get_terminal_size())").await;
     assert!(
         r["output"].as_str().unwrap_or_default().contains("101 31"),
         "{r:#}"
     );
+
+    // A person types a password in the page, a key at a time.
+    const SECRET: &str = "web-pass-7781";
+    let r = eval(
+        &client,
+        &id,
+        "import getpass; pw = getpass.getpass('Password: ')",
+    )
+    .await;
+    assert_eq!(r["state"], "awaiting_input", "{r:#}");
+    for key in SECRET.bytes().chain([b'\r']) {
+        ws.send(Message::binary(vec![key]))
+            .await
+            .expect("send a key");
+    }
+    // The page hears of the question, then (after the Enter) of the prompt;
+    // a "ready" before the question is the previous command's.
+    let answered = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut asked = false;
+        while let Some(Ok(m)) = ws.next().await {
+            let Message::Text(t) = m else { continue };
+            asked |= t.as_str().contains("\"state\":\"awaiting_input\"");
+            if asked && t.as_str().contains("\"state\":\"ready\"") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(answered, Ok(true), "no prompt after the password");
+    let r = eval(&client, &id, "print(len(pw) * 1000)").await;
+    let out = r["output"].as_str().unwrap_or_default();
+    assert!(out.contains(&(SECRET.len() * 1000).to_string()), "{r:#}");
 
     // The page links the cast, and the link serves it while the session lives.
     let token = page.split("token=").nth(1).expect("token");
@@ -288,6 +333,29 @@ async fn a_resize_from_the_web_view_is_recorded_and_the_page_offers_the_cast() {
     let sizes: Vec<(u16, u16)> = cast.events.iter().filter_map(|e| e.size()).collect();
     assert!(sizes.contains(&(101, 31)), "{text}");
     assert!(joined(&cast, EventCode::Output).contains("101 31"));
+    assert!(
+        !text.contains("web-pass"),
+        "the password is in the cast:\n{text}"
+    );
+    let keys = joined(&cast, EventCode::Input);
+    assert!(
+        !keys.contains("web-pass") && !keys.contains("7781"),
+        "{keys:?}"
+    );
+    let typed: Vec<&str> = cast
+        .events
+        .iter()
+        .filter(|e| e.code == EventCode::Input)
+        .map(|e| e.data.as_str())
+        .collect();
+    let at = typed.iter().position(|i| *i == REDACTED);
+    assert!(at.is_some(), "{typed:?}");
+    assert_eq!(
+        typed.iter().filter(|i| i.contains(REDACTED)).count(),
+        1,
+        "one `********` for the keys of one password: {typed:?}"
+    );
+    assert_eq!(at.and_then(|i| typed.get(i + 1)), Some(&"\r"), "{typed:?}");
 }
 
 /// GET `path` from the server of `page_url`: (status, body).

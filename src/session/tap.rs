@@ -3,6 +3,7 @@
 //! session calls it unconditionally, one line at each point.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::cast::{CastInfo, CastRecorder, Recordings};
@@ -14,12 +15,23 @@ const FINISH_TIMEOUT: Duration = Duration::from_secs(5);
 const SECRET_KIND: &str = "password";
 
 /// The session's recorder, if it is recorded.
-#[derive(Debug, Default, Clone)]
-pub struct Tap(Option<Arc<CastRecorder>>);
+#[derive(Debug, Default)]
+pub struct Tap(Option<Recording>);
+
+#[derive(Debug)]
+struct Recording {
+    recorder: Arc<CastRecorder>,
+    /// A secret is being typed (and was recorded once): keystrokes that
+    /// follow, up to the Enter, are not recorded, so its length is not told.
+    in_secret: AtomicBool,
+}
 
 impl Tap {
     pub fn new(recorder: Option<Arc<CastRecorder>>) -> Tap {
-        Tap(recorder)
+        Tap(recorder.map(|recorder| Recording {
+            recorder,
+            in_secret: AtomicBool::new(false),
+        }))
     }
 
     /// The tap of a new session: a recorder bound to its cast file when
@@ -49,7 +61,7 @@ impl Tap {
         };
         // Not bound (no directory for casts): nothing would ever be written.
         match recordings.bind(&recorder, &cast) {
-            Some(_) => Tap(Some(recorder)),
+            Some(_) => Tap::new(Some(recorder)),
             None => Tap::default(),
         }
     }
@@ -57,31 +69,43 @@ impl Tap {
     /// Output as the reader got it from the PTY.
     pub fn output(&self, chunk: &[u8]) {
         if let Some(r) = &self.0 {
-            r.output(chunk);
+            r.recorder.output(chunk);
         }
     }
 
     /// Input about to be written to the PTY. `awaiting` tells what the
     /// session awaits (`None` unless it awaits an answer); it is asked only
     /// when the session is recorded. Typed at a password prompt, the input
-    /// is recorded as `********`; a bare Enter stays itself.
+    /// is recorded as one `********` however many writes (keystrokes) it
+    /// takes, then the Enter that ends it.
     pub fn input(&self, bytes: &[u8], awaiting: impl FnOnce() -> Option<String>) {
         let Some(r) = &self.0 else { return };
-        let secret = awaiting().as_deref() == Some(SECRET_KIND)
-            && !bytes.iter().all(|b| matches!(b, b'\r' | b'\n'));
-        r.input(bytes, secret);
+        if awaiting().as_deref() != Some(SECRET_KIND) {
+            r.in_secret.store(false, Ordering::Relaxed);
+            r.recorder.input(bytes, false);
+            return;
+        }
+        let entered = matches!(bytes.last(), Some(b'\r' | b'\n'));
+        let typing = bytes.iter().any(|b| !matches!(b, b'\r' | b'\n'));
+        // Whether a `********` was already recorded for this secret.
+        let told = r.in_secret.swap(!entered, Ordering::Relaxed);
+        match (told || !typing, entered) {
+            (false, _) => r.recorder.input(bytes, true),
+            (true, true) => r.recorder.input(&bytes[bytes.len() - 1..], false),
+            (true, false) => {}
+        }
     }
 
     pub fn resize(&self, cols: u16, rows: u16) {
         if let Some(r) = &self.0 {
-            r.resize(cols, rows);
+            r.recorder.resize(cols, rows);
         }
     }
 
     /// The session ended for good: finish the file (blocking, bounded).
     pub fn finish(&self) {
         if let Some(r) = &self.0
-            && !r.finish(FINISH_TIMEOUT)
+            && !r.recorder.finish(FINISH_TIMEOUT)
         {
             tracing::warn!("a session's cast was not complete within {FINISH_TIMEOUT:?}");
         }
@@ -113,6 +137,11 @@ mod tests {
         let password = || Some("password".to_string());
         tap.input(b"s3cret", password);
         tap.input(b"\r", password);
+        // Typed a key at a time (the web view): still one `********`.
+        for key in [b"p", b"w", b"\r"] {
+            tap.input(key, password);
+        }
+        tap.input(b"hunter2\r", password);
         tap.input(b"yes\r", || Some("confirm".to_string()));
         tap.input(b"1+1\r", || None);
         tap.resize(90, 30);
@@ -126,7 +155,22 @@ mod tests {
             .filter(|e| e.code == EventCode::Input)
             .map(|e| e.data.as_str())
             .collect();
-        assert_eq!(inputs, ["********", "\r", "yes\r", "1+1\r"]);
+        assert_eq!(
+            inputs,
+            [
+                "********",
+                "\r",
+                "********",
+                "\r",
+                "********\r",
+                "yes\r",
+                "1+1\r"
+            ]
+        );
+        assert!(
+            !text.contains("hunter2") && !text.contains("\"p\""),
+            "{text}"
+        );
         assert_eq!(cast.events.last().and_then(|e| e.size()), Some((90, 30)));
         // Without a recorder, nothing is asked.
         Tap::default().input(b"x", || panic!("not recorded: not asked"));
