@@ -1173,7 +1173,10 @@ impl Session {
         // Through a target, ^C is a byte the wrapper (ssh -tt, exec -it)
         // forwards: a signal here would end the connection, not the program.
         match crate::preset::target::signal_key(sig).filter(|_| self.info.target.is_some()) {
-            Some(key) => lock(&self.writer).write_all(&[key])?,
+            Some(key) => {
+                self.tap.input(&[key], || None);
+                lock(&self.writer).write_all(&[key])?;
+            }
             None => super::pty::signal_foreground(lock(&self.master).as_ref(), self.pid(), sig)?,
         }
         lock(&self.inner).log(format!("signal {name} sent"));
