@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -25,6 +25,13 @@ pub const REDACTED: &str = "********";
 /// Bytes queued for the writer thread beyond which output is dropped (and
 /// a marker says so) rather than letting a slow disk grow the server.
 const MAX_QUEUED: usize = 64 << 20;
+
+/// How long output must pause before what is buffered is flushed.
+const QUIET_FLUSH: Duration = Duration::from_millis(20);
+/// During output, how often the writer takes what has queued.
+const BATCH_PAUSE: Duration = Duration::from_millis(5);
+/// The longest a steady trickle of output stays unflushed.
+const MAX_UNFLUSHED: Duration = Duration::from_millis(250);
 
 enum Msg {
     Event(f64, EventCode, Vec<u8>),
@@ -228,10 +235,32 @@ impl Writer {
     fn run(mut self, rx: &Receiver<Msg>) {
         while let Ok(msg) = rx.recv() {
             self.handle(msg);
-            // Drain what is queued, then flush while the session is quiet, so
-            // a download shows everything up to now.
-            while let Ok(msg) = rx.try_recv() {
-                self.handle(msg);
+            // Then take what queues every BATCH_PAUSE (the session's threads
+            // need not wake this one for each chunk of a burst), until output
+            // pauses for QUIET_FLUSH (or for MAX_UNFLUSHED at most), and
+            // flush: a download shows everything up to then, and a burst is
+            // written in whole buffers.
+            let since = Instant::now();
+            let mut last = since;
+            loop {
+                loop {
+                    match rx.try_recv() {
+                        Ok(msg) => {
+                            self.handle(msg);
+                            last = Instant::now();
+                        }
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            self.flush();
+                            return;
+                        }
+                    }
+                }
+                if self.closing || last.elapsed() >= QUIET_FLUSH || since.elapsed() >= MAX_UNFLUSHED
+                {
+                    break;
+                }
+                std::thread::sleep(BATCH_PAUSE);
             }
             self.flush();
             if self.closing && self.file.is_some() {
