@@ -214,6 +214,9 @@ struct Writer {
     pending: Vec<u8>,
     file: Option<(PathBuf, BufWriter<File>)>,
     closing: bool,
+    /// The time of the last event written: events stamped on different
+    /// threads may queue out of order, and a cast's times never go back.
+    last_time: f64,
     output: Utf8Carry,
     input: Utf8Carry,
     line: Vec<u8>,
@@ -226,6 +229,7 @@ impl Writer {
             pending: Vec::new(),
             file: None,
             closing: false,
+            last_time: 0.0,
             output: Utf8Carry::default(),
             input: Utf8Carry::default(),
             line: Vec::with_capacity(8192),
@@ -273,6 +277,8 @@ impl Writer {
     fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Event(time, code, bytes) => {
+                let time = time.max(self.last_time);
+                self.last_time = time;
                 self.queued.fetch_sub(bytes.len(), Ordering::Relaxed);
                 let text = match code {
                     EventCode::Output => self.output.decode(&bytes),
@@ -379,6 +385,23 @@ mod tests {
                 (EventCode::Resize, "100x30"),
             ]
         );
+    }
+
+    #[test]
+    fn times_never_go_back_when_events_queue_out_of_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.cast");
+        let queued = std::sync::Arc::new(AtomicUsize::new(8));
+        let mut w = Writer::new(queued);
+        w.handle(Msg::Bind(Box::new((path.clone(), header()))));
+        // Stamped by the writer thread first, queued second.
+        w.handle(Msg::Event(2.5, EventCode::Input, b"1\r".to_vec()));
+        w.handle(Msg::Event(2.0, EventCode::Output, b"1\r\n".to_vec()));
+        w.flush();
+        let text = std::fs::read_to_string(&path).expect("cast");
+        let cast = Cast::parse(&text, &path).expect("times in order");
+        let times: Vec<f64> = cast.events.iter().map(|e| e.time).collect();
+        assert_eq!(times, [2.5, 2.5]);
     }
 
     #[test]
