@@ -79,7 +79,9 @@ impl Tap {
     /// is recorded as one `********` however many writes (keystrokes) it
     /// takes, then the Enter that ends it.
     pub fn input(&self, bytes: &[u8], awaiting: impl FnOnce() -> Option<String>) {
-        let Some(r) = &self.0 else { return };
+        let Some(r) = self.0.as_ref().filter(|_| !bytes.is_empty()) else {
+            return;
+        };
         if awaiting().as_deref() != Some(SECRET_KIND) {
             r.in_secret.store(false, Ordering::Relaxed);
             r.recorder.input(bytes, false);
@@ -91,6 +93,8 @@ impl Tap {
         let told = r.in_secret.swap(!entered, Ordering::Relaxed);
         match (told || !typing, entered) {
             (false, _) => r.recorder.input(bytes, true),
+            // Only Enter: kept as it is.
+            (true, true) if !typing => r.recorder.input(bytes, false),
             (true, true) => r.recorder.input(&bytes[bytes.len() - 1..], false),
             (true, false) => {}
         }
@@ -135,6 +139,7 @@ mod tests {
         recorder.bind(path.clone(), header);
         let tap = Tap::new(Some(recorder));
         let password = || Some("password".to_string());
+        tap.input(b"", password);
         tap.input(b"s3cret", password);
         tap.input(b"\r", password);
         // Typed a key at a time (the web view): still one `********`.
