@@ -50,19 +50,26 @@ fn load_guard(args: &ServeArgs) -> anyhow::Result<Arc<Guard>> {
     Ok(Arc::new(Guard::new(policy, audit)))
 }
 
-/// Where sessions are recorded. `--record-dir` is created if missing; one
-/// that cannot be stops the server, naming it.
+/// Where sessions are recorded. `--record-dir` is created if missing (one
+/// that cannot be stops the server, naming it) and made absolute, since
+/// clients read `castPath` from another working directory.
 fn recordings(args: &ServeArgs) -> anyhow::Result<Arc<Recordings>> {
-    if let Some(dir) = &args.record_dir {
-        std::fs::create_dir_all(dir).with_context(|| {
-            format!(
-                "--record-dir {}: cannot create the directory",
-                dir.display()
-            )
-        })?;
-        tracing::info!("recording every session into {}", dir.display());
-    }
-    Ok(Arc::new(Recordings::new(args.record_dir.clone())))
+    let dir = match &args.record_dir {
+        Some(dir) => {
+            let cannot = || {
+                format!(
+                    "--record-dir {}: cannot create the directory",
+                    dir.display()
+                )
+            };
+            std::fs::create_dir_all(dir).with_context(cannot)?;
+            let dir = std::fs::canonicalize(dir).with_context(cannot)?;
+            tracing::info!("recording every session into {}", dir.display());
+            Some(dir)
+        }
+        None => None,
+    };
+    Ok(Arc::new(Recordings::new(dir)))
 }
 
 /// The blocking part of start-up.
