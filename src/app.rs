@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use plugins::start_plugin_host;
 
+use crate::cast::Recordings;
 use crate::cli::ServeArgs;
 use crate::mcp::{Guard, OutputLimits, ReplServer, WebLinks, transport};
 use crate::plugin::PluginHost;
@@ -29,6 +30,7 @@ struct Prepared {
     guard: Arc<Guard>,
     preset_dirs: PresetDirs,
     plugins: Option<PluginHost>,
+    recordings: Arc<Recordings>,
 }
 
 /// Load the policy and open the audit log; a mistake in the policy file
@@ -48,9 +50,32 @@ fn load_guard(args: &ServeArgs) -> anyhow::Result<Arc<Guard>> {
     Ok(Arc::new(Guard::new(policy, audit)))
 }
 
+/// Where sessions are recorded. `--record-dir` is created if missing (one
+/// that cannot be stops the server, naming it) and made absolute, since
+/// clients read `castPath` from another working directory.
+fn recordings(args: &ServeArgs) -> anyhow::Result<Arc<Recordings>> {
+    let dir = match &args.record_dir {
+        Some(dir) => {
+            let cannot = || {
+                format!(
+                    "--record-dir {}: cannot create the directory",
+                    dir.display()
+                )
+            };
+            std::fs::create_dir_all(dir).with_context(cannot)?;
+            let dir = std::fs::canonicalize(dir).with_context(cannot)?;
+            tracing::info!("recording every session into {}", dir.display());
+            Some(dir)
+        }
+        None => None,
+    };
+    Ok(Arc::new(Recordings::new(dir)))
+}
+
 /// The blocking part of start-up.
 fn prepare(args: &ServeArgs) -> anyhow::Result<Prepared> {
     let guard = load_guard(args)?;
+    let recordings = recordings(args)?;
     let mut preset_dirs = PresetDirs::standard();
     if let Some(dir) = &args.presets_dir {
         preset_dirs.project = Some(dir.clone());
@@ -60,6 +85,7 @@ fn prepare(args: &ServeArgs) -> anyhow::Result<Prepared> {
         guard,
         preset_dirs,
         plugins,
+        recordings,
     })
 }
 
@@ -78,11 +104,13 @@ async fn run(args: ServeArgs, prepared: Prepared) -> anyhow::Result<()> {
         guard,
         preset_dirs,
         plugins,
+        recordings,
     } = prepared;
     let manager = SessionManager::new(ManagerConfig {
         history_bytes: args.history_bytes,
         preset_dirs,
         plugins,
+        recordings: Some(Arc::clone(&recordings)),
         ..Default::default()
     });
     let limits = OutputLimits {
@@ -91,7 +119,7 @@ async fn run(args: ServeArgs, prepared: Prepared) -> anyhow::Result<()> {
     let web: Option<Arc<dyn WebLinks>> = if args.no_web_ui {
         None
     } else {
-        web::start(&args, &manager).await
+        web::start(&args, &manager, recordings).await
     };
     let stop = CancellationToken::new();
     spawn_signal_handler(stop.clone());

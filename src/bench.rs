@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
+mod recorded;
 mod targets;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -353,6 +354,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             format!("{:.2}× raw", server.as_secs_f64() / raw_time.as_secs_f64()),
         );
     }
+    recorded::bulk_recorded(&bin, &mut c, &id, 200_000, &mut row)?;
 
     // Continuation prompt.
     let t = Instant::now();

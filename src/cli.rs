@@ -84,6 +84,9 @@ pub struct ServeArgs {
     /// Extra preset directory (instead of ./.repl-mcp/presets).
     #[arg(long, value_name = "DIR")]
     pub presets_dir: Option<PathBuf>,
+    /// Record every session as an asciicast v2 transcript, DIR/<session id>.cast.
+    #[arg(long, env = "REPL_MCP_RECORD_DIR", value_name = "DIR")]
+    pub record_dir: Option<PathBuf>,
 }
 
 /// An option given on the command line (not a default, not the environment,
@@ -118,7 +121,7 @@ impl ServeArgs {
     ) -> ServeArgs {
         merge_fields!(before, before_m, after, after_m;
             http, token, no_web_ui, web_port, web_host, web_allow_remote,
-            history_bytes, max_output_chars, policy, presets_dir)
+            history_bytes, max_output_chars, policy, presets_dir, record_dir)
     }
 }
 
@@ -164,5 +167,9 @@ mod tests {
         assert_eq!(a.max_output_chars, 5000);
         let a = serve_args(&["repl-mcp", "serve"]);
         assert!(!a.no_web_ui && a.web_port == 8023);
+        let a = serve_args(&["repl-mcp", "--record-dir", "/tmp/c", "serve"]);
+        assert_eq!(a.record_dir, Some(PathBuf::from("/tmp/c")));
+        let a = serve_args(&["repl-mcp", "serve", "--record-dir", "/tmp/d"]);
+        assert_eq!(a.record_dir, Some(PathBuf::from("/tmp/d")));
     }
 }

@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Weak};
 
+use crate::cast::Recordings;
 use crate::cli::ServeArgs;
 use crate::mcp::{WebLinks, WebUrls};
 use crate::session::{Actor, SessionManager};
@@ -99,11 +100,16 @@ impl WebLinks for WebViewLinks {
 
 /// Start the web view. A failure to start it is logged and the server
 /// runs without it.
-pub async fn start(args: &ServeArgs, manager: &Arc<SessionManager>) -> Option<Arc<dyn WebLinks>> {
+pub async fn start(
+    args: &ServeArgs,
+    manager: &Arc<SessionManager>,
+    recordings: Arc<Recordings>,
+) -> Option<Arc<dyn WebLinks>> {
     let config = WebConfig {
         bind: args.web_host,
         port: args.web_port,
         allow_remote: args.web_allow_remote,
+        casts: Some(recordings),
         ..WebConfig::default()
     };
     let backend = Arc::new(ManagerBackend {

@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -25,6 +25,13 @@ pub const REDACTED: &str = "********";
 /// Bytes queued for the writer thread beyond which output is dropped (and
 /// a marker says so) rather than letting a slow disk grow the server.
 const MAX_QUEUED: usize = 64 << 20;
+
+/// How long output must pause before what is buffered is flushed.
+const QUIET_FLUSH: Duration = Duration::from_millis(20);
+/// During output, how often the writer takes what has queued.
+const BATCH_PAUSE: Duration = Duration::from_millis(5);
+/// The longest a steady trickle of output stays unflushed.
+const MAX_UNFLUSHED: Duration = Duration::from_millis(250);
 
 enum Msg {
     Event(f64, EventCode, Vec<u8>),
@@ -207,6 +214,9 @@ struct Writer {
     pending: Vec<u8>,
     file: Option<(PathBuf, BufWriter<File>)>,
     closing: bool,
+    /// The time of the last event written: events stamped on different
+    /// threads may queue out of order, and a cast's times never go back.
+    last_time: f64,
     output: Utf8Carry,
     input: Utf8Carry,
     line: Vec<u8>,
@@ -219,6 +229,7 @@ impl Writer {
             pending: Vec::new(),
             file: None,
             closing: false,
+            last_time: 0.0,
             output: Utf8Carry::default(),
             input: Utf8Carry::default(),
             line: Vec::with_capacity(8192),
@@ -228,10 +239,32 @@ impl Writer {
     fn run(mut self, rx: &Receiver<Msg>) {
         while let Ok(msg) = rx.recv() {
             self.handle(msg);
-            // Drain what is queued, then flush while the session is quiet, so
-            // a download shows everything up to now.
-            while let Ok(msg) = rx.try_recv() {
-                self.handle(msg);
+            // Then take what queues every BATCH_PAUSE (the session's threads
+            // need not wake this one for each chunk of a burst), until output
+            // pauses for QUIET_FLUSH (or for MAX_UNFLUSHED at most), and
+            // flush: a download shows everything up to then, and a burst is
+            // written in whole buffers.
+            let since = Instant::now();
+            let mut last = since;
+            loop {
+                loop {
+                    match rx.try_recv() {
+                        Ok(msg) => {
+                            self.handle(msg);
+                            last = Instant::now();
+                        }
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            self.flush();
+                            return;
+                        }
+                    }
+                }
+                if self.closing || last.elapsed() >= QUIET_FLUSH || since.elapsed() >= MAX_UNFLUSHED
+                {
+                    break;
+                }
+                std::thread::sleep(BATCH_PAUSE);
             }
             self.flush();
             if self.closing && self.file.is_some() {
@@ -244,6 +277,8 @@ impl Writer {
     fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Event(time, code, bytes) => {
+                let time = time.max(self.last_time);
+                self.last_time = time;
                 self.queued.fetch_sub(bytes.len(), Ordering::Relaxed);
                 let text = match code {
                     EventCode::Output => self.output.decode(&bytes),
@@ -350,6 +385,23 @@ mod tests {
                 (EventCode::Resize, "100x30"),
             ]
         );
+    }
+
+    #[test]
+    fn times_never_go_back_when_events_queue_out_of_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.cast");
+        let queued = std::sync::Arc::new(AtomicUsize::new(8));
+        let mut w = Writer::new(queued);
+        w.handle(Msg::Bind(Box::new((path.clone(), header()))));
+        // Stamped by the writer thread first, queued second.
+        w.handle(Msg::Event(2.5, EventCode::Input, b"1\r".to_vec()));
+        w.handle(Msg::Event(2.0, EventCode::Output, b"1\r\n".to_vec()));
+        w.flush();
+        let text = std::fs::read_to_string(&path).expect("cast");
+        let cast = Cast::parse(&text, &path).expect("times in order");
+        let times: Vec<f64> = cast.events.iter().map(|e| e.time).collect();
+        assert_eq!(times, [2.5, 2.5]);
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub struct CreateSessionParams {
     )]
     #[schemars(with = "Option<std::collections::BTreeMap<String, String>>")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
+    // Record an asciicast transcript (README, Transcripts). No doc comment:
+    // the name says it, and the tools' text has a budget.
+    #[serde(default)]
+    pub record: Option<bool>,
 }
 
 /// What a client sees of [`CustomConfig`] (deserialised by the session layer).

@@ -33,6 +33,8 @@ pub struct ManagerConfig {
     pub use_reaper: bool,
     /// Runs presets' strategy plugins; without it presets' regexes decide.
     pub plugins: Option<crate::plugin::PluginHost>,
+    /// Which sessions are recorded, and where (`--record-dir`, `record`).
+    pub recordings: Option<Arc<crate::cast::Recordings>>,
 }
 
 impl Default for ManagerConfig {
@@ -45,6 +47,7 @@ impl Default for ManagerConfig {
             target_dirs: PresetDirs::standard_for("targets"),
             use_reaper: true,
             plugins: None,
+            recordings: None,
         }
     }
 }
@@ -85,6 +88,8 @@ pub struct CreateRequest {
     pub target: Option<String>,
     /// Values of the preset's and the target's parameters.
     pub parameters: BTreeMap<String, String>,
+    /// Record this session even without `--record-dir`.
+    pub record: bool,
 }
 
 pub struct CreateOutcome {
@@ -201,6 +206,11 @@ impl SessionManager {
         read(&self.sessions).len()
     }
 
+    /// The transcript of session `id`, if it is recorded.
+    pub fn cast_path(&self, id: &str) -> Option<PathBuf> {
+        self.config.recordings.as_ref()?.path(id)
+    }
+
     /// Start a session and wait for its first prompt (and its setup steps).
     pub async fn create(&self, req: CreateRequest) -> Result<CreateOutcome, SessionError> {
         let id = self.new_id();
@@ -247,6 +257,9 @@ impl SessionManager {
             input: plan.input,
         };
         let plugin = self.instantiate_strategy(&plan);
+        let size = (self.config.cols, self.config.rows);
+        let recordings = self.config.recordings.as_deref();
+        let tap = super::tap::Tap::for_session(recordings, req.record, &info, size);
         let session = Session::start(SessionParts {
             info,
             plugin,
@@ -257,6 +270,7 @@ impl SessionManager {
             rows: self.config.rows,
             cols: self.config.cols,
             pty,
+            tap,
         })?;
         write(&self.sessions).insert(id.clone(), Arc::clone(&session));
         tracing::info!(session = %id, preset = %plan.preset_name, pid = session.pid(), "session started");

@@ -19,6 +19,7 @@ mod session;
 mod shell_integration;
 mod state;
 mod submit;
+mod tap;
 mod terminal;
 
 pub use clean::render as clean_text;

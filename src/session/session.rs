@@ -374,6 +374,8 @@ pub struct Session {
     /// The program exited while its last output was still unread: the
     /// reader reports the exit once it has taken that output.
     exit_pending: std::sync::atomic::AtomicBool,
+    /// The transcript recorder (a no-op unless the session is recorded).
+    tap: super::tap::Tap,
 }
 
 /// Everything needed to start the REPL again, exactly as the first time.
@@ -395,6 +397,7 @@ pub struct SessionParts {
     pub rows: u16,
     pub cols: u16,
     pub pty: super::pty::SpawnedPty,
+    pub tap: super::tap::Tap,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -415,6 +418,7 @@ impl Session {
             rows,
             cols,
             pty,
+            tap,
         } = parts;
         let marker_mode = info.marker_mode;
         let inner = Inner {
@@ -466,6 +470,7 @@ impl Session {
             me: std::sync::OnceLock::new(),
             op_lock: tokio::sync::Mutex::new(()),
             exit_pending: std::sync::atomic::AtomicBool::new(false),
+            tap,
         });
         let _ = session.me.set(Arc::downgrade(&session));
         if let Some(r) = &session.reaper {
@@ -594,6 +599,7 @@ impl Session {
             if generation != self.current_generation() {
                 return;
             }
+            self.tap.output(chunk);
             let base = inner.ring.end();
             inner.ring.push(chunk);
             inner.term.feed(chunk, more);
@@ -703,6 +709,7 @@ impl Session {
     }
 
     async fn write_bytes(&self, bytes: Vec<u8>) -> Result<(), SessionError> {
+        self.tap.input(&bytes, || self.awaiting_answer());
         let writer = Arc::clone(&self.writer);
         // A PTY write blocks when the REPL stops reading; keep that off the
         // async workers.
@@ -714,6 +721,13 @@ impl Session {
         .await
         .map_err(|e| SessionError::Pty(e.to_string()))??;
         Ok(())
+    }
+
+    /// What the session awaits an answer to (`password`…), if it does.
+    fn awaiting_answer(&self) -> Option<String> {
+        let inner = lock(&self.inner);
+        let awaits = inner.state == SessionState::AwaitingInput;
+        awaits.then(|| inner.awaiting.clone()).flatten()
     }
 
     fn note_actor(&self, actor: Actor) {
@@ -737,6 +751,7 @@ impl Session {
     pub fn write_keys(&self, bytes: &[u8], actor: Actor) -> Result<(), SessionError> {
         self.ensure_running()?;
         self.note_actor(actor);
+        self.tap.input(bytes, || self.awaiting_answer());
         let mut w = lock(&self.writer);
         w.write_all(bytes)?;
         w.flush()?;
@@ -1158,7 +1173,10 @@ impl Session {
         // Through a target, ^C is a byte the wrapper (ssh -tt, exec -it)
         // forwards: a signal here would end the connection, not the program.
         match crate::preset::target::signal_key(sig).filter(|_| self.info.target.is_some()) {
-            Some(key) => lock(&self.writer).write_all(&[key])?,
+            Some(key) => {
+                self.tap.input(&[key], || None);
+                lock(&self.writer).write_all(&[key])?;
+            }
             None => super::pty::signal_foreground(lock(&self.master).as_ref(), self.pid(), sig)?,
         }
         lock(&self.inner).log(format!("signal {name} sent"));
@@ -1176,6 +1194,7 @@ impl Session {
             })
             .map_err(|e| SessionError::Pty(format!("{e:#}")))?;
         lock(&self.inner).term.set_size(rows, cols);
+        self.tap.resize(cols, rows);
         self.emit(|| SessionEvent::Resized { cols, rows });
         Ok(())
     }
@@ -1229,6 +1248,7 @@ impl Session {
         }
         self.notify();
         self.emit(|| SessionEvent::Closed);
+        self.tap.finish();
     }
 
     /// The screen as text (`full`) or just the cursor line.

@@ -71,6 +71,9 @@ pub struct CreateSessionResult {
     /// A link that lets a person watch but not type.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub web_url_read_only: Option<String>,
+    /// The session's transcript (asciicast v2), when it is recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cast_path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -127,6 +127,7 @@ impl ReplServer {
             "lastActivity": rfc3339(snap.last_activity),
             "webUrl": urls.as_ref().map(|u| u.interactive.clone()),
             "webUrlReadOnly": urls.map(|u| u.read_only),
+            "castPath": self.manager.cast_path(s.id()).map(|p| p.display().to_string()),
             "events": snap.log,
         });
         let Value::Object(session) = session else {

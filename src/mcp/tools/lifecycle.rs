@@ -52,6 +52,7 @@ impl ReplServer {
             display_name: p.display_name.clone(),
             target: p.target.clone(),
             parameters: p.parameters.clone().unwrap_or_default(),
+            record: p.record.unwrap_or(false),
         };
         let created = match self.manager.create(req).await {
             Ok(c) => c,
@@ -71,6 +72,10 @@ impl ReplServer {
             config: Some(session.info.display_name.clone()),
             web_url: urls.as_ref().map(|u| u.interactive.clone()),
             web_url_read_only: urls.map(|u| u.read_only),
+            cast_path: self
+                .manager
+                .cast_path(session.id())
+                .map(|p| p.display().to_string()),
             preset: Some(session.info.preset.clone()),
             state: Some(created.startup.state.as_str().to_string()),
             startup_output: Some(startup_output),
