@@ -6,6 +6,7 @@
 mod clean;
 mod detect;
 mod error;
+pub mod kernel;
 mod locale;
 mod manager;
 mod markers;
