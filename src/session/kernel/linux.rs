@@ -58,7 +58,11 @@ fn group_activity(leader: i32, pgrp: i32, term: &Terminal) -> (i32, Activity) {
 /// A process's children, oldest first.
 fn children(pid: i32) -> Vec<i32> {
     fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .map(|s| s.split_whitespace().filter_map(|c| c.parse().ok()).collect())
+        .map(|s| {
+            s.split_whitespace()
+                .filter_map(|c| c.parse().ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -127,7 +131,8 @@ fn stat_pgrp(pid: i32) -> Option<i32> {
 /// waits for a child.
 fn process_activity(pid: i32, term: &Terminal) -> (Activity, bool) {
     let (main, waits) = thread_activity(pid, pid, term);
-    if main == Activity::ReadingTerminal {
+    let reads = |a: Activity| matches!(a, Activity::ReadingTerminal | Activity::WatchingTerminal);
+    if reads(main) {
         return (main, false);
     }
     let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
@@ -137,12 +142,20 @@ fn process_activity(pid: i32, term: &Terminal) -> (Activity, bool) {
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|&tid| tid != pid)
         .take(MAX_THREADS);
+    let mut threaded = false;
     for tid in others {
-        if thread_activity(pid, tid, term).0 == Activity::ReadingTerminal {
-            return (Activity::ReadingTerminal, false);
+        threaded = true;
+        let (activity, _) = thread_activity(pid, tid, term);
+        if reads(activity) {
+            return (activity, false);
         }
     }
-    (main, waits)
+    // A sleeping main thread proves nothing when another thread may be the
+    // reader in a way we do not recognise (a VM's I/O thread).
+    match main {
+        Activity::Sleeping if threaded => (Activity::Elsewhere, waits),
+        _ => (main, waits),
+    }
 }
 
 /// The call a thread is blocked in, from `/proc/<pid>/task/<tid>/syscall`:
@@ -153,9 +166,12 @@ fn thread_activity(pid: i32, tid: i32, term: &Terminal) -> (Activity, bool) {
         return (Activity::Unknown, false);
     };
     let mut fields = text.split_whitespace();
-    let Some(Ok(nr)) = fields.next().map(str::parse::<c_long>) else {
-        // `running`, or a format we do not know.
-        return (Activity::Elsewhere, false);
+    let first = fields.next().unwrap_or_default();
+    if first == "running" {
+        return (Activity::Running, false);
+    }
+    let Ok(nr) = first.parse::<c_long>() else {
+        return (Activity::Unknown, false);
     };
     let args: Vec<u64> = fields
         .take(6)
@@ -171,7 +187,10 @@ fn thread_activity(pid: i32, tid: i32, term: &Terminal) -> (Activity, bool) {
         Call::Read => reads(term.is_fd(pid, tid, arg(0))),
         Call::Select => reads(select_reads(pid, tid, arg(0), arg(1), term)),
         Call::Poll => reads(poll_reads(pid, tid, arg(0), arg(1), term)),
-        Call::Epoll => reads(epoll_reads(pid, arg(0), term)),
+        Call::Epoll => match epoll_reads(pid, arg(0), term) {
+            Some(true) => Activity::WatchingTerminal,
+            found => reads(found),
+        },
         Call::Sleep => Activity::Sleeping,
         Call::Wait => return (Activity::Elsewhere, true),
         Call::Other => Activity::Elsewhere,
@@ -249,7 +268,10 @@ fn select_reads(pid: i32, tid: i32, nfds: u64, readfds: u64, term: &Terminal) ->
     let bits = (WORD * 8) as u64;
     let mut unknown = false;
     for fd in 0..nfds {
-        let word = set.get(usize::try_from(fd / bits).ok()?).copied().unwrap_or(0);
+        let word = set
+            .get(usize::try_from(fd / bits).ok()?)
+            .copied()
+            .unwrap_or(0);
         if word & (1 << (fd % bits)) != 0 {
             match term.is_fd(pid, tid, fd) {
                 Some(true) => return Some(true),

@@ -34,8 +34,13 @@ pub enum Activity {
     /// Could not tell (no `/proc`, another user's process, an unknown call).
     #[default]
     Unknown,
-    /// Blocked in a read, select, poll or epoll that includes this terminal.
+    /// Blocked in a read, select or poll that includes this terminal.
     ReadingTerminal,
+    /// Blocked in an event loop (epoll) that watches this terminal among
+    /// other things: node keeps watching it while a command awaits.
+    WatchingTerminal,
+    /// On a CPU, in no call: computing, or between its prompt and its read.
+    Running,
     /// Sleeping on a timer (`sleep`, `time.sleep`): certainly not reading.
     Sleeping,
     /// Blocked in something else (waiting for a child, a lock, the network),
@@ -72,8 +77,8 @@ impl KernelFacts {
     pub fn reading_terminal(&self) -> Option<bool> {
         match self.activity {
             Activity::Unknown => None,
-            Activity::ReadingTerminal => Some(true),
-            Activity::Sleeping | Activity::Elsewhere => Some(false),
+            Activity::ReadingTerminal | Activity::WatchingTerminal => Some(true),
+            Activity::Running | Activity::Sleeping | Activity::Elsewhere => Some(false),
         }
     }
 

@@ -99,8 +99,14 @@ fn a_line_editor_in_select_is_reading_a_line() {
 
 #[test]
 fn single_keys_with_echo_on_are_keys() {
-    let pty = spawn(&["sh", "-c", "stty -icanon min 1; dd bs=1 count=1 2>/dev/null"]);
-    let f = probe_until(&pty, |f| f.canonical == Some(false) && f.reading_terminal() == Some(true));
+    let pty = spawn(&[
+        "sh",
+        "-c",
+        "stty -icanon min 1; dd bs=1 count=1 2>/dev/null",
+    ]);
+    let f = probe_until(&pty, |f| {
+        f.canonical == Some(false) && f.reading_terminal() == Some(true)
+    });
     assert_eq!(f.wants(), Some(Wants::Key), "{f:?}");
 }
 
@@ -110,7 +116,10 @@ fn a_sleeping_program_is_certainly_busy_and_wants_nothing() {
     let f = probe_until(&pty, |f| f.activity == Activity::Sleeping);
     assert!(f.certainly_busy(), "{f:?}");
     assert_eq!(f.wants(), None);
-    assert_eq!(f.foreground.as_ref().map(|p| p.pid), Some(pty.child.id() as i32));
+    assert_eq!(
+        f.foreground.as_ref().map(|p| p.pid),
+        Some(pty.child.id() as i32)
+    );
 }
 
 #[test]
