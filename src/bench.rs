@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
+mod kernel;
 mod recorded;
 mod targets;
 
@@ -334,6 +335,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "`print(i*7)`, result checked".into(),
     );
     targets::ssh_round_trip(&mut c, args.evals, &mut row)?;
+    kernel::kernel_rows(&mut c, &mut row)?;
 
     // Bulk output.
     for lines in [20_000usize, 200_000] {

@@ -144,10 +144,16 @@ async fn answer_session_question_takes_takafu_answers() {
         c,
         &id,
         "python3 -q -i -c \"import sys; sys.ps1='calc% '\"",
-        json!({"wait_for_prompt": true, "timeout": 1500}),
+        json!({"wait_for_prompt": true, "timeout": 10000}),
     )
     .await;
-    assert_eq!(r["pending"], true, "{r:#}");
+    // The kernel sees python3 reading at a prompt nobody configured.
+    assert_eq!(
+        (r["state"].as_str(), r["awaitingPrompt"].as_str()),
+        (Some("awaiting_input"), Some("calc% ")),
+        "{r:#}"
+    );
+    assert_eq!(r["foreground"]["name"], "python3", "{r:#}");
     let (r, _) = call(
         c,
         "answer_session_question",

@@ -257,15 +257,17 @@ async fn set_ready_teaches_a_prompt_and_clean_text_shows_the_screen() {
     let s = start().await;
     let c = &s.client;
     let id = create(c, "bash").await;
-    // A program with a prompt nobody knows: the command times out...
+    // A program with a prompt nobody knows: the kernel sees it read a line
+    // at once (no timeout), and says at which text...
     let r = eval_opts(
         c,
         &id,
         "python3 -q -i -c \"import sys; sys.ps1='calc% '\"",
-        json!({"wait_for_prompt": true, "timeout": 1500}),
+        json!({"wait_for_prompt": true, "timeout": 10000}),
     )
     .await;
-    assert_eq!(r["questionType"], "timeout_analysis", "{r:#}");
+    assert_eq!(r["questionType"], "awaiting_input", "{r:#}");
+    assert_eq!(r["awaitingPrompt"], "calc% ", "{r:#}");
     let (t, _) = call(c, "get_clean_text", json!({"sessionId": id})).await;
     assert_eq!(t["text"], "calc% ");
     // ...until the agent names the prompt; then it is remembered.

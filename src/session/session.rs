@@ -23,7 +23,7 @@ use super::{Actor, SessionError, SessionState};
 use crate::plugin::{PluginSession, PromptKind};
 
 mod kernel_state;
-use kernel_state::{KernelView, ProbeClock};
+use kernel_state::{KernelView, ProbeClock, Probed, ReaderMark};
 
 /// How many recent markers, history entries and log lines a session keeps.
 const MAX_MARKERS: usize = 4096;
@@ -198,6 +198,8 @@ struct Inner {
     kernel: KernelView,
     /// No prompt patterns were given: the kernel finds the prompt.
     zero_config: bool,
+    /// When typed bytes last reached the terminal.
+    last_input_at: Instant,
 }
 
 impl Inner {
@@ -367,7 +369,9 @@ impl Inner {
     fn foreground_since(&self, since: Instant) -> Option<super::kernel::Foreground> {
         let fg = self.kernel.facts.foreground.as_ref()?;
         let fresh = self.kernel.at.is_some_and(|at| at >= since);
-        (fresh && fg.pid != self.pid).then(|| fg.clone())
+        // At the REPL's own prompt the REPL is the terminal's program.
+        let at_prompt = self.state.is_prompt();
+        (fresh && !at_prompt && fg.pid != self.pid).then(|| fg.clone())
     }
 
     fn command_output(&self, start: u64, end: u64, input: &str) -> (Vec<u8>, String, bool) {
@@ -409,6 +413,8 @@ pub struct Session {
     exit_pending: std::sync::atomic::AtomicBool,
     /// The transcript recorder (a no-op unless the session is recorded).
     tap: super::tap::Tap,
+    /// Whether the reader thread holds output not yet in the state.
+    reader_mark: ReaderMark,
 }
 
 /// Everything needed to start the REPL again, exactly as the first time.
@@ -481,6 +487,7 @@ impl Session {
             pid: pty.pid,
             kernel: KernelView::default(),
             zero_config: info.prompt_from_kernel,
+            last_input_at: Instant::now(),
         };
         let (changed, _) = watch::channel(0);
         let super::pty::SpawnedPty {
@@ -507,6 +514,7 @@ impl Session {
             op_lock: tokio::sync::Mutex::new(()),
             exit_pending: std::sync::atomic::AtomicBool::new(false),
             tap,
+            reader_mark: ReaderMark::default(),
         });
         let _ = session.me.set(Arc::downgrade(&session));
         if let Some(r) = &session.reaper {
@@ -756,6 +764,7 @@ impl Session {
         })
         .await
         .map_err(|e| SessionError::Pty(e.to_string()))??;
+        lock(&self.inner).last_input_at = Instant::now();
         Ok(())
     }
 
@@ -791,6 +800,8 @@ impl Session {
         let mut w = lock(&self.writer);
         w.write_all(bytes)?;
         w.flush()?;
+        drop(w);
+        lock(&self.inner).last_input_at = Instant::now();
         Ok(())
     }
 
@@ -1199,15 +1210,15 @@ impl Session {
                         return WaitEnd::Deadline;
                     }
                 }
-                _ = probe => {
-                    if !self.probe_and_apply() {
-                        probes.backoff(Instant::now());
-                    }
-                }
+                _ = probe => match self.probe_and_apply() {
+                    Probed::Changed => {}
+                    Probed::Confirm => probes.soon(Instant::now()),
+                    Probed::Nothing => probes.backoff(Instant::now()),
+                },
                 _ = tokio::time::sleep_until(deadline) => {
                     // One last look before giving up: the program may have
                     // been reading all along without a prompt we know.
-                    if probing && self.probe_and_apply() && cond(&lock(&self.inner)) {
+                    if probing && self.probe_now().await && cond(&lock(&self.inner)) {
                         return WaitEnd::Condition;
                     }
                     return WaitEnd::Deadline;
@@ -1502,12 +1513,16 @@ fn reader_loop(
     const MIN: usize = 4 * 1024;
     const MAX: usize = 64 * 1024;
     let mut buf = vec![0u8; MIN];
+    if let Some(s) = session.upgrade() {
+        s.reader_mark.started();
+    }
     loop {
         match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
                 match session.upgrade() {
                     Some(s) => {
+                        let _holding = s.reader_mark.hold();
                         let chunk = &buf[..n];
                         let more = master_fd.is_some_and(|fd| {
                             super::pty::bytes_waiting(fd) > 0

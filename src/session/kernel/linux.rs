@@ -66,6 +66,40 @@ fn children(pid: i32) -> Vec<i32> {
         .unwrap_or_default()
 }
 
+/// Bytes typed into the terminal that its program has not read yet (the
+/// slave side's input queue), through a short-lived handle on the slave.
+pub fn typed_unread(master: RawFd) -> Option<usize> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = slave_path(master)?;
+    let slave = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    super::queued(std::os::fd::AsRawFd::as_raw_fd(&slave))
+}
+
+/// Whether a thread of this process is on a CPU (state `R`).
+pub fn own_thread_running(tid: i32) -> Option<bool> {
+    let stat = fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    let state = stat[stat.rfind(')')? + 1..].split_whitespace().next()?;
+    Some(state == "R")
+}
+
+/// The slave side's path (`/dev/pts/N`).
+fn slave_path(master: RawFd) -> Option<String> {
+    let mut buf = [0 as libc::c_char; 128];
+    // SAFETY: ptsname_r writes a NUL-terminated path into `buf`, at most
+    // its length, or fails; it does not keep the pointer.
+    let rc = unsafe { libc::ptsname_r(master, buf.as_mut_ptr(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: on success the buffer holds a NUL-terminated string.
+    let path = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    path.to_str().ok().map(str::to_string)
+}
+
 /// The devices that are "our terminal" for the foreground program: the
 /// PTY's slave, and `/dev/tty` (which is its controlling terminal, since
 /// the program is in the group that owns ours).
@@ -76,16 +110,7 @@ struct Terminal {
 
 impl Terminal {
     fn of_master(master: RawFd) -> Option<Terminal> {
-        let mut buf = [0 as libc::c_char; 128];
-        // SAFETY: ptsname_r writes a NUL-terminated path into `buf`, at most
-        // its length, or fails; it does not keep the pointer.
-        let rc = unsafe { libc::ptsname_r(master, buf.as_mut_ptr(), buf.len()) };
-        if rc != 0 {
-            return None;
-        }
-        // SAFETY: on success the buffer holds a NUL-terminated string.
-        let path = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
-        let slave = fs::metadata(path.to_str().ok()?).ok()?.rdev();
+        let slave = fs::metadata(slave_path(master)?).ok()?.rdev();
         Some(Terminal {
             slave,
             controlling: libc::makedev(5, 0),

@@ -133,6 +133,34 @@ pub fn probe(master: RawFd) -> KernelFacts {
     }
 }
 
+/// Whether the terminal is still: everything typed into it has been read
+/// by the program, and everything the program wrote has been taken from
+/// the master side. Only then does "the program reads" describe the screen
+/// we hold (else the program may be reading our own keystrokes, or have
+/// printed its prompt a moment ago). `false` when unsure.
+pub fn terminal_still(master: RawFd) -> bool {
+    queued(master) == Some(0) && os::typed_unread(master) == Some(0)
+}
+
+/// Whether one of our own threads is on a CPU (`None`: cannot tell).
+pub fn own_thread_running(tid: i32) -> Option<bool> {
+    os::own_thread_running(tid)
+}
+
+/// The calling thread's id, for [`own_thread_running`].
+pub fn current_thread_id() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() }
+}
+
+/// Bytes waiting to be read on `fd`.
+fn queued(fd: RawFd) -> Option<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through a pointer to a live local.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    (rc == 0).then(|| usize::try_from(n).unwrap_or(0))
+}
+
 /// The terminal's modes, read through the master side (same termios).
 fn termios(fd: RawFd) -> Option<libc::termios> {
     // SAFETY: termios is plain data; tcgetattr fills it or fails, and a bad

@@ -7,3 +7,11 @@ use std::os::fd::RawFd;
 pub fn foreground_activity(_master: RawFd, _pgrp: i32) -> (Option<Foreground>, Activity) {
     (None, Activity::Unknown)
 }
+
+pub fn typed_unread(_master: RawFd) -> Option<usize> {
+    None
+}
+
+pub fn own_thread_running(_tid: i32) -> Option<bool> {
+    None
+}

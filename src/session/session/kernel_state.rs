@@ -5,6 +5,7 @@
 //! with no prompts) its prompt, whatever it looks like. And a prompt the
 //! regexes saw while the program sleeps is not a prompt.
 
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{Inner, Session, lock};
@@ -15,6 +16,8 @@ use crate::session::kernel::{self, Activity, KernelFacts, Wants};
 /// Quiet time after output before the first probe: long enough that a
 /// REPL's prompt (which the regexes see at once) comes first.
 pub(super) const FIRST_PROBE: Duration = Duration::from_millis(20);
+/// The gap before the probe that confirms a first one.
+const CONFIRM_GAP: Duration = Duration::from_millis(8);
 /// Probes back off to this while nothing changes.
 const MAX_PROBE_GAP: Duration = Duration::from_millis(500);
 /// Looks at a program still running when its prompt showed.
@@ -32,6 +35,22 @@ pub(super) struct KernelView {
     pub candidate_prompt: Option<String>,
     /// Text of the line the program waits at (`awaiting_input: line`).
     pub prompt_text: Option<String>,
+    /// What the last probe wanted to conclude, with the output and input
+    /// marks it saw: a second probe must agree before the state changes,
+    /// because keystrokes just written may not have reached the program's
+    /// read queue yet (the kernel moves them a moment later).
+    candidate: Option<(Wants, Instant, Instant)>,
+}
+
+/// What a probe did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Probed {
+    /// The state changed.
+    Changed,
+    /// It wants to change the state: probe again shortly to confirm.
+    Confirm,
+    /// Nothing to change.
+    Nothing,
 }
 
 /// When the wait's next probe is due; backs off while nothing changes.
@@ -59,6 +78,12 @@ impl ProbeClock {
         basis + self.gap
     }
 
+    /// A probe wants confirming: the next one comes soon.
+    pub fn soon(&mut self, now: Instant) {
+        self.gap = CONFIRM_GAP;
+        self.last_output = Some(now);
+    }
+
     /// A probe ran and changed nothing: wait longer for the next.
     pub fn backoff(&mut self, now: Instant) {
         self.gap = (self.gap * 2).min(MAX_PROBE_GAP);
@@ -66,7 +91,56 @@ impl ProbeClock {
     }
 }
 
+/// What the reader thread is doing, so a probe can tell whether output the
+/// program wrote is still on its way into the state.
+#[derive(Debug, Default)]
+pub(super) struct ReaderMark {
+    tid: AtomicI32,
+    holding: AtomicBool,
+}
+
+/// Clears the mark when the chunk has been taken in.
+pub(super) struct Holding<'a>(&'a AtomicBool);
+
+impl Drop for Holding<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+impl ReaderMark {
+    /// Called on the reader thread as it starts.
+    pub fn started(&self) {
+        self.tid
+            .store(kernel::current_thread_id(), Ordering::Release);
+    }
+
+    /// The reader took a chunk; it is in the state when the guard drops.
+    pub fn hold(&self) -> Holding<'_> {
+        self.holding.store(true, Ordering::Release);
+        Holding(&self.holding)
+    }
+
+    /// Nothing read is on its way: the reader waits in its read.
+    fn idle(&self) -> bool {
+        let tid = self.tid.load(Ordering::Acquire);
+        !self.holding.load(Ordering::Acquire)
+            && tid != 0
+            && kernel::own_thread_running(tid) == Some(false)
+    }
+}
+
 impl Session {
+    /// Whether the screen we hold is all the program has written and the
+    /// program has read all that was typed: only then may a probe's
+    /// "reading" change the state.
+    fn output_caught_up(&self) -> bool {
+        let still = lock(&self.master)
+            .as_raw_fd()
+            .is_some_and(kernel::terminal_still);
+        still && self.reader_mark.idle()
+    }
+
     /// The kernel's facts about this session's terminal, if they mean
     /// anything: through a target the terminal's program is ssh or docker,
     /// always reading, so they are not asked.
@@ -88,24 +162,47 @@ impl Session {
     /// Probe and let the facts settle a running command's state. Output
     /// that arrived meanwhile wins (the regexes saw it). Returns whether
     /// the state changed.
-    pub(super) fn probe_and_apply(&self) -> bool {
+    pub(super) fn probe_and_apply(&self) -> Probed {
         let mark = lock(&self.inner).last_output_at;
         let Some(facts) = self.probe_kernel() else {
-            return false;
+            return Probed::Nothing;
         };
+        let caught_up = self.output_caught_up();
         let mut inner = lock(&self.inner);
         inner.kernel.facts = facts.clone();
         inner.kernel.at = Some(Instant::now());
-        if inner.last_output_at != mark {
-            return false;
+        let running = matches!(inner.state, SessionState::Busy | SessionState::Starting);
+        let wants = facts.wants().filter(|_| running);
+        let Some(wants) = wants.filter(|_| caught_up && inner.last_output_at == mark) else {
+            inner.kernel.candidate = None;
+            return Probed::Nothing;
+        };
+        let seen = (wants, inner.last_output_at, inner.last_input_at);
+        if inner.kernel.candidate != Some(seen) {
+            inner.kernel.candidate = Some(seen);
+            return Probed::Confirm;
         }
-        let changed = inner.apply_kernel(&facts);
-        if changed {
-            self.publish_state(&inner);
-            drop(inner);
-            self.notify();
+        inner.kernel.candidate = None;
+        if !inner.apply_kernel(&facts) {
+            return Probed::Nothing;
         }
-        changed
+        self.publish_state(&inner);
+        drop(inner);
+        self.notify();
+        Probed::Changed
+    }
+
+    /// Probe, and confirm at once if the probe wants to change the state
+    /// (a wait about to give up has no time for the usual rhythm).
+    pub(super) async fn probe_now(&self) -> bool {
+        match self.probe_and_apply() {
+            Probed::Changed => true,
+            Probed::Nothing => false,
+            Probed::Confirm => {
+                tokio::time::sleep(CONFIRM_GAP).await;
+                self.probe_and_apply() == Probed::Changed
+            }
+        }
     }
 
     /// Whether the kernel contradicts a prompt the regexes saw: the program
@@ -166,12 +263,13 @@ impl Inner {
             self.kernel.prompt_text = Some(line);
             return self.set_state(SessionState::AwaitingInput);
         }
-        // The program reads: a prompt the regexes know is one again (after
-        // a veto, or a prompt that came in pieces).
-        match self.matcher.classify(&line).0 {
-            Detected::Ready => return self.prompt_seen(SessionState::Ready),
-            Detected::Continuation => return self.prompt_seen(SessionState::Continuation),
-            _ => {}
+        // A prompt the regexes know is theirs to report (they see it the
+        // moment it is printed); the screen may be a moment old here.
+        if matches!(
+            self.matcher.classify(&line).0,
+            Detected::Ready | Detected::Continuation
+        ) {
+            return false;
         }
         if self.zero_config {
             self.learn_kernel_prompt(&line);
