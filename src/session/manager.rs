@@ -35,6 +35,9 @@ pub struct ManagerConfig {
     pub plugins: Option<crate::plugin::PluginHost>,
     /// Which sessions are recorded, and where (`--record-dir`, `record`).
     pub recordings: Option<Arc<crate::cast::Recordings>>,
+    /// Admits and records what sessions do on their own (a plugin's
+    /// decisions); the server injects its policy here.
+    pub gate: Arc<dyn super::gate::ActionGate>,
 }
 
 impl Default for ManagerConfig {
@@ -48,6 +51,7 @@ impl Default for ManagerConfig {
             use_reaper: true,
             plugins: None,
             recordings: None,
+            gate: Arc::new(super::gate::OpenGate),
         }
     }
 }
@@ -271,6 +275,7 @@ impl SessionManager {
             cols: self.config.cols,
             pty,
             tap,
+            gate: Arc::clone(&self.config.gate),
         })?;
         write(&self.sessions).insert(id.clone(), Arc::clone(&session));
         tracing::info!(session = %id, preset = %plan.preset_name, pid = session.pid(), "session started");

@@ -6,6 +6,7 @@
 mod clean;
 mod detect;
 mod error;
+pub mod gate;
 mod locale;
 mod manager;
 mod markers;

@@ -2,11 +2,13 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::*;
 use crate::policy::{AuditConfig, AuditLog, Policy};
+use crate::session::SessionState;
 
 fn audit_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!(
