@@ -13,7 +13,7 @@ use common::*;
 use rmcp::ServiceExt;
 use rmcp::model::{ClientCapabilities, ClientConfig, Implementation, ProtocolVersion};
 use serde_json::{Value, json};
-use support::wat::{Bodies, component, manifest};
+use support::wat::{Bodies, install_python_plugin};
 
 /// What `pusher` types on a timeout. `boom()` prints a word the test looks
 /// for, so a refused input is told from one that was typed.
@@ -58,22 +58,8 @@ fn install(config: &Path, id: &str) {
         on_timeout,
         ..Bodies::default()
     };
-    let wasm = wat::parse_str(component(&bodies)).expect("fixture WAT");
-    let dir = config.join("repl-mcp/plugins").join(id);
-    std::fs::create_dir_all(&dir).unwrap();
     let extra = format!("[limits]\ndeadline_ms = 500\n[capabilities]\n{capability}");
-    std::fs::write(dir.join(format!("{id}.wasm")), &wasm).unwrap();
-    std::fs::write(dir.join("plugin.toml"), manifest(id, &wasm, &extra)).unwrap();
-    let presets = config.join("repl-mcp/presets");
-    std::fs::create_dir_all(&presets).unwrap();
-    std::fs::write(
-        presets.join(format!("{id}.toml")),
-        format!(
-            "name = \"{id}\"\ncommand = [\"python3\", \"-q\"]\nenv = {{ PYTHON_BASIC_REPL = \"1\" }}\n\
-             [prompt]\nready = ['^>>> $']\ncontinuation = ['^\\.\\.\\. $']\n[strategy]\nplugin = \"{id}\"\n"
-        ),
-    )
-    .unwrap();
+    install_python_plugin(config, id, &bodies, &extra);
 }
 
 fn audit_lines(config: &Path) -> Vec<Value> {
