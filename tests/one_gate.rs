@@ -246,3 +246,32 @@ async fn a_password_is_only_its_length_in_history_and_events() {
     assert_eq!(history[1]["input"], "secret of 7 characters", "{history:#}");
     assert_eq!(history[2]["input"], "print(len(pw))", "{history:#}");
 }
+
+/// A shell's silent read (echo off, no prompt anyone configured) is a
+/// secret too: the kernel says so, and the same one test decides.
+#[tokio::test]
+async fn a_silent_shell_read_is_only_its_length_too() {
+    let s = start().await;
+    let c = &s.client;
+    let id = create(c, "bash").await;
+    let r = eval(c, &id, "read -s -p 'Mot de passe: ' pw").await;
+    assert_eq!(r["awaitingInput"], "password", "{r:#}");
+    eval(c, &id, "tr0ub4dor").await;
+    assert_eq!(eval(c, &id, "echo ${#pw}").await["output"], "9");
+    let (d, _) = call(c, "get_session_details", json!({"sessionId": id})).await;
+    assert!(!d.to_string().contains("tr0ub4dor"), "{d:#}");
+    let history = d["session"]["history"].to_string();
+    assert!(history.contains("secret of 9 characters"), "{history}");
+    let log = s.config_home.join("state/repl-mcp/audit.jsonl");
+    let mut text = String::new();
+    eventually(
+        || {
+            text = std::fs::read_to_string(&log).unwrap_or_default();
+            text.contains("secret of 9 characters")
+        },
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(!text.contains("tr0ub4dor"), "{text}");
+    assert!(text.contains("secret of 9 characters"), "{text}");
+}

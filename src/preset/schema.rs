@@ -206,12 +206,6 @@ impl Preset {
         self.input
             .check()
             .map_err(|(key, message)| invalid(key, message))?;
-        if self.prompt.ready.is_empty() && self.shell_integration.is_none() {
-            return Err(invalid(
-                "prompt.ready",
-                "give at least one ready-prompt regex (or a `shell_integration`)".into(),
-            ));
-        }
         Ok(())
     }
 }

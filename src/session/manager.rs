@@ -131,6 +131,16 @@ struct Plan {
     parameters: Vec<(String, String)>,
 }
 
+impl Plan {
+    /// No prompt patterns of its own (a preset without any, or a
+    /// `customConfig` of type `custom`, whose broad patterns are a guess):
+    /// the kernel says when the program waits for a line.
+    fn prompt_from_kernel(&self) -> bool {
+        (self.prompt.ready.is_empty() && !self.marker_mode)
+            || (self.preset_name == "custom" && self.kind == "custom")
+    }
+}
+
 pub struct SessionManager {
     sessions: RwLock<BTreeMap<String, Arc<Session>>>,
     presets: RwLock<Arc<PresetRegistry>>,
@@ -263,6 +273,7 @@ impl SessionManager {
             target: plan.remote.as_ref().map(|r| r.target.name.clone()),
             parameters: plan.parameters.clone(),
             input: plan.input,
+            prompt_from_kernel: plan.prompt_from_kernel(),
         };
         let plugin = self.instantiate_strategy(&plan);
         let size = (self.config.cols, self.config.rows);

@@ -7,6 +7,7 @@ mod clean;
 mod detect;
 mod error;
 pub mod gate;
+pub mod kernel;
 mod locale;
 mod manager;
 mod markers;

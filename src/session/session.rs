@@ -22,6 +22,9 @@ use super::ring::OutputRing;
 use super::{Actor, SessionError, SessionState};
 use crate::plugin::{PluginSession, PromptKind};
 
+mod kernel_state;
+use kernel_state::{KernelView, ProbeClock};
+
 /// How many recent markers, history entries and log lines a session keeps.
 const MAX_MARKERS: usize = 4096;
 const MAX_HISTORY: usize = 200;
@@ -65,6 +68,9 @@ pub struct SessionInfo {
     /// How typed text is submitted (the preset's `[input]`).
     #[serde(skip)]
     pub input: crate::preset::InputConfig,
+    /// No prompt patterns were configured: the session is ready whenever
+    /// the program waits reading the terminal (the kernel says so).
+    pub prompt_from_kernel: bool,
 }
 
 /// What the web view (and any other watcher) is told, in order.
@@ -143,6 +149,11 @@ pub struct Outcome {
     pub question: Option<super::recovery::Question>,
     /// Set when the REPL was restarted: how many restarts so far.
     pub restarted: Option<u32>,
+    /// The line the program waits at, when the kernel says it reads one.
+    pub prompt_text: Option<String>,
+    /// The program that owns the terminal, when it is not the REPL itself
+    /// (a program started from a shell), as last probed during the command.
+    pub foreground: Option<super::kernel::Foreground>,
 }
 
 impl Outcome {
@@ -181,6 +192,12 @@ struct Inner {
     preset: String,
     /// Times the REPL was restarted by recovery.
     restarts: u32,
+    /// The REPL's pid (the session's, kept here for the kernel's facts).
+    pid: i32,
+    /// What the kernel said last.
+    kernel: KernelView,
+    /// No prompt patterns were given: the kernel finds the prompt.
+    zero_config: bool,
 }
 
 impl Inner {
@@ -350,6 +367,22 @@ impl Inner {
     }
 
     /// Output of the command that started at `start`, as clean text.
+    /// The text of the line the program waits at, while it waits for a
+    /// line the kernel saw it read.
+    fn awaiting_prompt(&self) -> Option<String> {
+        (self.state == SessionState::AwaitingInput)
+            .then(|| self.kernel.prompt_text.clone())
+            .flatten()
+    }
+
+    /// The terminal's program, when a probe since `since` found one other
+    /// than the REPL.
+    fn foreground_since(&self, since: Instant) -> Option<super::kernel::Foreground> {
+        let fg = self.kernel.facts.foreground.as_ref()?;
+        let fresh = self.kernel.at.is_some_and(|at| at >= since);
+        (fresh && fg.pid != self.pid).then(|| fg.clone())
+    }
+
     fn command_output(&self, start: u64, end: u64, input: &str) -> (Vec<u8>, String, bool) {
         let (raw, lost) = self.ring.slice(start, end);
         let markers: Vec<&Marker> = self
@@ -462,6 +495,9 @@ impl Session {
             preset: info.preset.clone(),
             plugin,
             restarts: 0,
+            pid: pty.pid,
+            kernel: KernelView::default(),
+            zero_config: info.prompt_from_kernel,
         };
         let (changed, _) = watch::channel(0);
         let super::pty::SpawnedPty {
@@ -954,6 +990,8 @@ impl Session {
             recovery: Vec::new(),
             question: None,
             restarted: None,
+            prompt_text: inner.awaiting_prompt(),
+            foreground: inner.foreground_since(started),
         }
     }
 
@@ -1051,6 +1089,8 @@ impl Session {
             inner.failure = None;
             inner.last_status = None;
             inner.secondary_prompt = false;
+            inner.pid = pid;
+            inner.kernel = KernelView::default();
             inner.restarts += 1;
             let n = inner.restarts;
             inner.log(format!("restarted (restart {n}), pid {pid}"));
@@ -1129,6 +1169,8 @@ impl Session {
             recovery: Vec::new(),
             question: None,
             restarted: None,
+            prompt_text: inner.awaiting_prompt(),
+            foreground: inner.foreground_since(started),
         }
     }
 
@@ -1145,16 +1187,37 @@ impl Session {
     {
         let mut rx = self.changed.subscribe();
         let began = Instant::now();
+        let probing = self.info.target.is_none();
+        let mut probes = ProbeClock::new();
         loop {
-            let quiet_at = {
+            let times = {
                 let inner = lock(&self.inner);
-                if cond(&inner) {
-                    return WaitEnd::Condition;
+                (!cond(&inner)).then(|| {
+                    // While a command runs and output pauses, ask the kernel.
+                    let running =
+                        matches!(inner.state, SessionState::Busy | SessionState::Starting);
+                    let probe_at =
+                        (probing && running).then(|| probes.due(inner.last_output_at, began));
+                    (
+                        settle.map(|s| inner.last_output_at.max(began) + s),
+                        probe_at,
+                    )
+                })
+            };
+            let Some((quiet_at, probe_at)) = times else {
+                if probing && self.kernel_vetoes_prompt().await {
+                    continue;
                 }
-                settle.map(|s| inner.last_output_at.max(began) + s)
+                return WaitEnd::Condition;
             };
             let quiet = async {
                 match quiet_at {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let probe = async {
+                match probe_at {
                     Some(at) => tokio::time::sleep_until(at.into()).await,
                     None => std::future::pending().await,
                 }
@@ -1165,7 +1228,19 @@ impl Session {
                         return WaitEnd::Deadline;
                     }
                 }
-                _ = tokio::time::sleep_until(deadline) => return WaitEnd::Deadline,
+                _ = probe => {
+                    if !self.probe_and_apply() {
+                        probes.backoff(Instant::now());
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    // One last look before giving up: the program may have
+                    // been reading all along without a prompt we know.
+                    if probing && self.probe_and_apply() && cond(&lock(&self.inner)) {
+                        return WaitEnd::Condition;
+                    }
+                    return WaitEnd::Deadline;
+                }
                 _ = quiet => {
                     // Re-check: output may have arrived just now.
                     let inner = lock(&self.inner);

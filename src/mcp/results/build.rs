@@ -148,6 +148,14 @@ pub fn outcome_result(
         state: outcome.state.as_str().to_string(),
         exit_code: outcome.exit_code,
         awaiting_input: outcome.awaiting.clone(),
+        awaiting_prompt: outcome.prompt_text.clone(),
+        foreground: outcome
+            .foreground
+            .as_ref()
+            .map(|f| super::ForegroundProgram {
+                pid: f.pid,
+                name: f.name.clone(),
+            }),
         truncated: cut_a || cut_b || outcome.truncated_start,
         total_length,
         restarted: outcome.restarted,
@@ -190,8 +198,14 @@ pub fn outcome_result(
         }
         SessionState::AwaitingInput => {
             let what = outcome.awaiting.as_deref().unwrap_or("input");
+            let at = outcome
+                .prompt_text
+                .as_deref()
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| format!(" at {:?}", p.trim_end()))
+                .unwrap_or_default();
             r.hint = Some(format!(
-                "The program waits for {what}: answer with send_input_to_session (for a pager, input \"q\" with add_newline false), or send SIGINT."
+                "The program waits for {what}{at}: answer with send_input_to_session (for a pager, input \"q\" with add_newline false), or send SIGINT."
             ));
             r.recovery = Recovery {
                 question: Some(format!(

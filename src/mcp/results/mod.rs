@@ -113,6 +113,12 @@ pub struct SendInputResult {
     /// What the REPL waits for when state is awaiting_input: password, confirm, pager, …
     #[serde(skip_serializing_if = "Option::is_none")]
     pub awaiting_input: Option<String>,
+    /// The line the program waits at (its prompt text), when the kernel saw it read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub awaiting_prompt: Option<String>,
+    /// The program that owns the terminal when it is not the REPL itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub foreground: Option<ForegroundProgram>,
     /// True when output was cut to fit; page the rest with get_full_output.
     pub truncated: bool,
     /// Length of the whole clean output, in characters.
@@ -138,6 +144,13 @@ pub struct SendInputResult {
     pub hint: Option<String>,
     #[serde(flatten)]
     pub policy: PolicyNote,
+}
+
+/// A program by name and pid.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ForegroundProgram {
+    pub pid: i32,
+    pub name: String,
 }
 
 #[derive(Debug, Default, Serialize, JsonSchema)]

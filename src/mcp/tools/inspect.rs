@@ -100,6 +100,14 @@ impl ReplServer {
         let snap = s.snapshot();
         let urls = self.web.as_ref().and_then(|w| w.urls(s.id()));
         let last = snap.last_command.as_ref();
+        let kernel = s.probe_kernel().map(|k| {
+            json!({
+                "echo": k.echo,
+                "canonical": k.canonical,
+                "readingTerminal": k.reading_terminal(),
+                "foreground": k.foreground,
+            })
+        });
         let session = json!({
             "id": s.info.id,
             "displayName": s.info.display_name,
@@ -110,6 +118,7 @@ impl ReplServer {
             "status": snap.state.legacy_status(),
             "state": snap.state.as_str(),
             "awaitingInput": snap.awaiting,
+            "terminal": kernel,
             "currentDirectory": s.info.cwd,
             "target": s.info.target,
             "parameters": s.info.parameters.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),

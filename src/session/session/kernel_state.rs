@@ -1,0 +1,221 @@
+//! The kernel's word in a session's state. When output pauses while a
+//! command runs (or a wait is about to give up), the session asks the
+//! kernel once what the program does: a secret read with echo off, a line
+//! or a key read with no known prompt on screen, or (for a REPL configured
+//! with no prompts) its prompt, whatever it looks like. And a prompt the
+//! regexes saw while the program sleeps is not a prompt.
+
+use std::time::{Duration, Instant};
+
+use super::{Inner, Session, lock};
+use crate::session::SessionState;
+use crate::session::detect::{Detected, cursor_line};
+use crate::session::kernel::{self, Activity, KernelFacts, Wants};
+
+/// Quiet time after output before the first probe: long enough that a
+/// REPL's prompt (which the regexes see at once) comes first.
+pub(super) const FIRST_PROBE: Duration = Duration::from_millis(20);
+/// Probes back off to this while nothing changes.
+const MAX_PROBE_GAP: Duration = Duration::from_millis(500);
+/// Looks at a program still running when its prompt showed.
+const VETO_LOOKS: usize = 4;
+/// Prompts learned from the kernel per session.
+const MAX_KERNEL_PROMPTS: usize = 8;
+
+/// The last probe's answer and when it was taken.
+#[derive(Debug, Clone, Default)]
+pub(super) struct KernelView {
+    pub facts: KernelFacts,
+    pub at: Option<Instant>,
+    /// A prompt seen while the program read, waiting to be seen again
+    /// before it is learned (zero-config sessions).
+    pub candidate_prompt: Option<String>,
+    /// Text of the line the program waits at (`awaiting_input: line`).
+    pub prompt_text: Option<String>,
+}
+
+/// When the wait's next probe is due; backs off while nothing changes.
+#[derive(Debug)]
+pub(super) struct ProbeClock {
+    gap: Duration,
+    last_output: Option<Instant>,
+}
+
+impl ProbeClock {
+    pub fn new() -> Self {
+        Self {
+            gap: FIRST_PROBE,
+            last_output: None,
+        }
+    }
+
+    /// The next probe's time, given when output last came.
+    pub fn due(&mut self, last_output: Instant, began: Instant) -> Instant {
+        let basis = last_output.max(began);
+        if self.last_output != Some(basis) {
+            self.last_output = Some(basis);
+            self.gap = FIRST_PROBE;
+        }
+        basis + self.gap
+    }
+
+    /// A probe ran and changed nothing: wait longer for the next.
+    pub fn backoff(&mut self, now: Instant) {
+        self.gap = (self.gap * 2).min(MAX_PROBE_GAP);
+        self.last_output = Some(now.max(self.last_output.unwrap_or(now)));
+    }
+}
+
+impl Session {
+    /// The kernel's facts about this session's terminal, if they mean
+    /// anything: through a target the terminal's program is ssh or docker,
+    /// always reading, so they are not asked.
+    pub fn probe_kernel(&self) -> Option<KernelFacts> {
+        if self.info.target.is_some() {
+            return None;
+        }
+        // Held while probing so a restart cannot close the fd under us.
+        let master = lock(&self.master);
+        let fd = master.as_raw_fd()?;
+        Some(kernel::probe(fd))
+    }
+
+    /// The facts of the last probe (none yet: unknown).
+    pub fn kernel_facts(&self) -> KernelFacts {
+        lock(&self.inner).kernel.facts.clone()
+    }
+
+    /// Probe and let the facts settle a running command's state. Output
+    /// that arrived meanwhile wins (the regexes saw it). Returns whether
+    /// the state changed.
+    pub(super) fn probe_and_apply(&self) -> bool {
+        let mark = lock(&self.inner).last_output_at;
+        let Some(facts) = self.probe_kernel() else {
+            return false;
+        };
+        let mut inner = lock(&self.inner);
+        inner.kernel.facts = facts.clone();
+        inner.kernel.at = Some(Instant::now());
+        if inner.last_output_at != mark {
+            return false;
+        }
+        let changed = inner.apply_kernel(&facts);
+        if changed {
+            self.publish_state(&inner);
+            drop(inner);
+            self.notify();
+        }
+        changed
+    }
+
+    /// Whether the kernel contradicts a prompt the regexes saw: the program
+    /// sleeps on a timer, so what looks like a prompt is its output. The
+    /// state goes back to busy and the probes take over. A program still
+    /// running just after its output is looked at again, briefly: a REPL
+    /// goes from its prompt to its read in microseconds.
+    pub(super) async fn kernel_vetoes_prompt(&self) -> bool {
+        {
+            let inner = lock(&self.inner);
+            if inner.marker_mode || !inner.state.is_prompt() {
+                return false;
+            }
+        }
+        let mut facts = None;
+        for attempt in 0..VETO_LOOKS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            facts = self.probe_kernel();
+            if facts
+                .as_ref()
+                .is_none_or(|f| f.activity != Activity::Running)
+            {
+                break;
+            }
+        }
+        let Some(facts) = facts else {
+            return false;
+        };
+        let mut inner = lock(&self.inner);
+        inner.kernel.facts = facts.clone();
+        inner.kernel.at = Some(Instant::now());
+        if !facts.certainly_busy() || !inner.state.is_prompt() {
+            return false;
+        }
+        inner.log("kernel: the program sleeps, so the prompt on screen is its output".into());
+        inner.set_state(SessionState::Busy);
+        self.publish_state(&inner);
+        true
+    }
+}
+
+impl Inner {
+    /// Let a probe's facts decide a running command's state. Returns
+    /// whether the state changed.
+    pub(super) fn apply_kernel(&mut self, facts: &KernelFacts) -> bool {
+        if !matches!(self.state, SessionState::Busy | SessionState::Starting) {
+            return false;
+        }
+        let Some(wants) = facts.wants() else {
+            return false;
+        };
+        let line = cursor_line(self.term.screen());
+        if wants == Wants::Secret {
+            self.log("kernel: echo is off for a line read: a secret".into());
+            self.awaiting = Some("password".into());
+            self.kernel.prompt_text = Some(line);
+            return self.set_state(SessionState::AwaitingInput);
+        }
+        // The program reads: a prompt the regexes know is one again (after
+        // a veto, or a prompt that came in pieces).
+        match self.matcher.classify(&line).0 {
+            Detected::Ready => return self.prompt_seen(SessionState::Ready),
+            Detected::Continuation => return self.prompt_seen(SessionState::Continuation),
+            _ => {}
+        }
+        if self.zero_config {
+            self.learn_kernel_prompt(&line);
+            return self.prompt_seen(SessionState::Ready);
+        }
+        // A REPL that reads before its first prompt (a terminal query) is
+        // still starting.
+        if self.state == SessionState::Starting {
+            return false;
+        }
+        // An event-loop REPL (node awaiting a promise) keeps watching the
+        // terminal while a command runs: only a prompt text on the cursor
+        // line says the program asked for a line.
+        let event_loop = facts.activity == Activity::WatchingTerminal
+            && facts.foreground.as_ref().map(|f| f.pid) == Some(self.pid);
+        if event_loop && line.trim().is_empty() {
+            return false;
+        }
+        let kind = match wants {
+            Wants::Key => "key",
+            _ => "line",
+        };
+        self.log(format!("kernel: the program reads a {kind} at {line:?}"));
+        self.awaiting = Some(kind.into());
+        self.kernel.prompt_text = Some(line);
+        self.set_state(SessionState::AwaitingInput)
+    }
+
+    /// A zero-config session's prompt is learned once the program has been
+    /// seen reading at the same non-empty text twice.
+    fn learn_kernel_prompt(&mut self, line: &str) {
+        let text = line.trim_start();
+        if text.trim().is_empty() {
+            return;
+        }
+        if self.kernel.candidate_prompt.as_deref() != Some(text) {
+            self.kernel.candidate_prompt = Some(text.to_string());
+            return;
+        }
+        if self.matcher.learned().len() >= MAX_KERNEL_PROMPTS || self.matcher.matches_learned(line)
+        {
+            return;
+        }
+        let re = self.matcher.learn(&regex::escape(text));
+        self.log(format!("kernel: learned the prompt {:?}", re.as_str()));
+    }
+}
