@@ -16,7 +16,7 @@ pub use plugins::start_plugin_host;
 
 use crate::cast::Recordings;
 use crate::cli::ServeArgs;
-use crate::mcp::{Guard, OutputLimits, ReplServer, WebLinks, transport};
+use crate::mcp::{Guard, OutputLimits, PolicyGate, ReplServer, WebLinks, transport};
 use crate::plugin::PluginHost;
 use crate::policy::{AuditLog, Policy};
 use crate::preset::PresetDirs;
@@ -111,6 +111,8 @@ async fn run(args: ServeArgs, prepared: Prepared) -> anyhow::Result<()> {
         preset_dirs,
         plugins,
         recordings: Some(Arc::clone(&recordings)),
+        // A plugin's decisions meet the same policy as the agent's calls.
+        gate: Arc::new(PolicyGate::new(Arc::clone(&guard))),
         ..Default::default()
     });
     let limits = OutputLimits {

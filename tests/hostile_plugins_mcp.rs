@@ -10,7 +10,7 @@ use std::path::Path;
 use common::*;
 use rmcp::ServiceExt;
 use serde_json::json;
-use support::wat::{Bodies, component, manifest};
+use support::wat::{Bodies, install_python_plugin};
 
 const LOOP: &str = "(loop $l (br $l)) (i32.const 0)";
 const MEMORY_BOMB: &str = "(loop $l (drop (memory.grow (i32.const 16))) (br $l)) (i32.const 0)";
@@ -23,22 +23,8 @@ const SIGKILL: &str = "(i32.store8 (i32.const 256) (i32.const 1)) (i32.store8 (i
 /// Install plugin `id` in the user's config dir, and a python preset of the
 /// same name that uses it.
 fn install(config: &Path, id: &str, bodies: &Bodies) {
-    let wasm = wat::parse_str(component(bodies)).expect("fixture WAT");
-    let dir = config.join("repl-mcp/plugins").join(id);
-    std::fs::create_dir_all(&dir).unwrap();
     let limits = "[limits]\ndeadline_ms = 100\nmemory_mib = 4\n[capabilities]\nmay_ask_llm = true";
-    std::fs::write(dir.join(format!("{id}.wasm")), &wasm).unwrap();
-    std::fs::write(dir.join("plugin.toml"), manifest(id, &wasm, limits)).unwrap();
-    let presets = config.join("repl-mcp/presets");
-    std::fs::create_dir_all(&presets).unwrap();
-    std::fs::write(
-        presets.join(format!("{id}.toml")),
-        format!(
-            "name = \"{id}\"\ncommand = [\"python3\", \"-q\"]\nenv = {{ PYTHON_BASIC_REPL = \"1\" }}\n\
-             [prompt]\nready = ['^>>> $']\ncontinuation = ['^\\.\\.\\. $']\n[strategy]\nplugin = \"{id}\"\n"
-        ),
-    )
-    .unwrap();
+    install_python_plugin(config, id, bodies, limits);
 }
 
 #[tokio::test]

@@ -119,7 +119,7 @@ async fn random_arguments_and_answers_never_take_the_server_down() {
         let tree = strategy.new_tree(&mut runner).expect("generate arguments");
         calls.push(tree.current());
     }
-    for (tool, args) in calls {
+    for (i, (tool, args)) in calls.into_iter().enumerate() {
         // Keep the live session alive for the next cases.
         if matches!(tool, "destroy_repl_session" | "mark_session_failed")
             || (tool == "send_signal_to_session" && args["signal"] == "SIGKILL")
@@ -127,8 +127,17 @@ async fn random_arguments_and_answers_never_take_the_server_down() {
             continue;
         }
         let mut args = args;
+        // Every other create_session is a customConfig with an odd
+        // timeout (a null one starts a harmless bash).
         if tool == "create_session" {
-            args["customConfig"] = json!(null);
+            args["customConfig"] = if i % 2 == 0 {
+                json!(null)
+            } else {
+                if let Some(map) = args.as_object_mut() {
+                    map.remove("presetConfig");
+                }
+                json!({"shell": "bash", "timeout": args["options"]["timeout"].clone()})
+            };
         }
         let request = common::tool(tool, args.clone());
         let answered = tokio::time::timeout(Duration::from_secs(60), client.call_tool(request))
@@ -217,6 +226,20 @@ async fn odd_numbers_are_clear_errors() {
             Err(e) => e.to_string(),
         };
         assert!(text.contains("expected u64"), "{timeout}: {text}");
+    }
+    // A session's own timeout: out of range is an error, never a clamp.
+    for timeout in [json!(0), json!(u64::MAX), json!(86_400_001u64)] {
+        let (r, err) = call(
+            c,
+            "create_session",
+            json!({"customConfig": {"shell": "bash", "timeout": timeout}}),
+        )
+        .await;
+        let error = r["error"].as_str().unwrap_or_default();
+        assert!(
+            err && error.contains("customConfig.timeout") && error.contains("86400000"),
+            "{timeout}: {r}"
+        );
     }
     assert_eq!(eval(c, &id, "print(1)").await["output"], "1");
 }

@@ -3,18 +3,23 @@
 //! question, whoever gave it. One path, so no answer can type what the
 //! agent may not.
 //!
-//! When `session-core`'s executor lands, [`carry_out`] hands the action to
-//! it with the call's gate instead of calling the session directly.
+//! What is carried out is the session's own executor
+//! ([`Session::execute`]), the one recovery uses for a plugin's decisions;
+//! only the agent's typed text goes through `send_input` (planned keys,
+//! the command lock, recovery on a timeout).
 
 use std::time::Duration;
 
 use super::answer::parse_answer;
 use super::ask::elicit_answer;
-use super::gate::{Action, ActionFacts, AnswerVia, CallGate, Origin, awaits_secret};
+use super::gate::{Action, ActionFacts, AnswerVia, CallGate, Origin, awaits_secret, shown_answer};
 use super::results::open_question;
 use super::sampling::{SamplingError, answer_line, ask_model};
 use crate::policy::SamplingMode;
-use crate::session::{Actor, DEFAULT_SETTLE, Outcome, SendOptions, Session, SessionState};
+use crate::session::{Actor, DEFAULT_SETTLE, Outcome, SendOptions, Session};
+
+/// How long a signal's visible effect (a new prompt, the end) is awaited.
+const AFTER_SIGNAL: Duration = Duration::from_secs(1);
 
 /// How an answer's SEND is typed: as the agent would, waiting for the prompt.
 pub fn answer_send_options(timeout: Duration) -> SendOptions {
@@ -57,25 +62,10 @@ pub async fn carry_out(
                 .await
                 .map_err(|e| e.to_string())
         }
-        Action::SetReady { pattern } => {
-            session.set_ready_pattern(pattern);
-            Ok(session.wait_settled(Duration::ZERO).await)
-        }
-        Action::Wait { duration } => Ok(session.wait_settled(*duration).await),
-        Action::MarkFailed { reason } => {
-            session.mark_failed(reason);
-            let mut o = session.wait_settled(Duration::ZERO).await;
-            o.state = SessionState::Failed;
-            Ok(o)
-        }
-        Action::Signal { signal } => match session
-            .signal_and_settle(signal, Duration::from_secs(1))
+        other => session
+            .execute(other, AFTER_SIGNAL)
             .await
-        {
-            Ok(_) => Ok(session.wait_settled(Duration::ZERO).await),
-            Err(e) => Err(e.to_string()),
-        },
-        Action::Restart => session.restart().await.map_err(|e| e.to_string()),
+            .map_err(|e| e.to_string()),
     };
     gate.record(&facts, result.as_ref().map(|_| ()).map_err(String::as_str));
     result
@@ -158,12 +148,14 @@ pub async fn resolve_with_client(
             AnswerVia::Sampling => "client's model",
             _ => "client",
         };
-        session.note(format!("recovery: the {who} answered {answer:?}"));
+        // Decided before the answer is typed: afterwards the prompt is gone.
+        let shown = shown_answer(&answer, session.awaits_secret());
+        session.note(format!("recovery: the {who} answered {shown:?}"));
         match carry_out_answer(session, gate, via, &answer, timeout).await {
             Ok(mut next) => {
                 let mut all = std::mem::take(&mut outcome.recovery);
                 all.append(&mut steps);
-                all.push(format!("{who} answered: {answer}"));
+                all.push(format!("{who} answered: {shown}"));
                 all.append(&mut next.recovery);
                 next.recovery = all;
                 next.restarted = next.restarted.or(outcome.restarted);
@@ -174,7 +166,7 @@ pub async fn resolve_with_client(
                 outcome.recovery.append(&mut steps);
                 outcome
                     .recovery
-                    .push(format!("{who} answered {answer:?}, not carried out: {e}"));
+                    .push(format!("{who} answered {shown:?}, not carried out: {e}"));
                 break;
             }
         }

@@ -5,149 +5,39 @@
 //! session's pending line, approval through the call's context) and leaves
 //! one audit record.
 //!
-//! `Origin`, `Action` and `ActionFacts` have the shapes of contract B. When
-//! `src/session/gate.rs` lands they are replaced by those, [`CallGate`]
-//! implements its `Gate` trait, and the executor calls it.
+//! `Origin`, `Action` and `ActionFacts` are the session layer's
+//! (`crate::session::gate`). The policy checks themselves are the guard's
+//! ([`Guard::admit_action`], [`Guard::record_action`]): [`CallGate`] adds a
+//! person's approval through the call's context, [`PolicyGate`] serves
+//! actions a session takes on its own (a plugin's decisions), so both paths
+//! apply the same rules and write the same audit lines.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use rmcp::RoleServer;
 use rmcp::service::{ElicitationError, RequestContext};
-use serde_json::{Value, json};
 
-use super::guard::{Approval, Guard};
+use super::guard::{Approval, Guard, SESSION_CONNECTION};
 use crate::policy::{AuditEntry, Decision, SamplingMode, Verdict};
-use crate::session::{Session, SessionState};
+use crate::session::Session;
+use crate::session::gate::{ActionGate, GateRefusal};
 
-/// Who wants to act on a session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    Agent,
-    Plugin { id: String },
-    Answer { via: AnswerVia },
-    Person,
-}
+pub use crate::session::gate::{Action, ActionFacts, AnswerVia, Origin, secret_of};
 
-/// How an answer to a recovery question arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnswerVia {
-    Tool,
-    Elicitation,
-    InputRequired,
-    Sampling,
-}
-
-impl Origin {
-    /// The action is what the MCP call itself asked for, so the call's own
-    /// audit line records it.
-    pub fn is_the_call(&self) -> bool {
-        matches!(
-            self,
-            Origin::Agent
-                | Origin::Answer {
-                    via: AnswerVia::Tool
-                }
-        )
-    }
-
-    pub fn as_str(&self) -> String {
-        match self {
-            Origin::Agent => "agent".into(),
-            Origin::Plugin { id } => format!("plugin:{id}"),
-            Origin::Answer { via } => format!(
-                "answer:{}",
-                match via {
-                    AnswerVia::Tool => "tool",
-                    AnswerVia::Elicitation => "elicitation",
-                    AnswerVia::InputRequired => "input_required",
-                    AnswerVia::Sampling => "sampling",
-                }
-            ),
-            Origin::Person => "person".into(),
-        }
-    }
-}
-
-/// What is carried out on a session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// Typed text, exactly as it reaches the terminal.
-    Send {
-        text: String,
-    },
-    Signal {
-        signal: String,
-    },
-    SetReady {
-        pattern: String,
-    },
-    /// Finite and range-checked where it was parsed.
-    Wait {
-        duration: Duration,
-    },
-    Restart,
-    MarkFailed {
-        reason: String,
-    },
-}
-
-impl Action {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Action::Send { .. } => "send",
-            Action::Signal { .. } => "signal",
-            Action::SetReady { .. } => "set_ready",
-            Action::Wait { .. } => "wait",
-            Action::Restart => "restart",
-            Action::MarkFailed { .. } => "mark_failed",
-        }
-    }
-
-    /// The action as the audit log shows it: typed text while the terminal
-    /// waits for a secret becomes "secret of N characters".
-    pub fn audit_summary(&self, secret: bool) -> Value {
-        match self {
-            Action::Send { text } => json!({ "send": shown_text(text, secret) }),
-            Action::Signal { signal } => json!({ "signal": signal }),
-            Action::SetReady { pattern } => json!({ "ready": pattern }),
-            Action::Wait { duration } => json!({ "wait_seconds": duration.as_secs_f64() }),
-            Action::Restart => json!({ "restart": true }),
-            Action::MarkFailed { reason } => json!({ "failed": reason }),
-        }
-    }
-}
-
-/// `text`, or what the log may say of it when it is a secret.
-pub fn shown_text(text: &str, secret: bool) -> String {
-    if secret {
-        secret_of(text)
-    } else {
-        text.to_string()
-    }
-}
-
-pub fn secret_of(text: &str) -> String {
-    let n = text.trim_end_matches(['\r', '\n']).chars().count();
-    format!("secret of {n} characters")
-}
-
-/// Everything the gate is told about one action.
-#[derive(Debug, Clone, Copy)]
-pub struct ActionFacts<'a> {
-    pub session_id: &'a str,
-    pub origin: &'a Origin,
-    pub action: &'a Action,
-    pub state: SessionState,
-    /// Typed while the program waits for a secret (a password prompt).
-    pub secret: bool,
-}
-
-/// Whether input typed into `session` now would be a secret: it waits at a
-/// password prompt.
+/// Whether input typed into `session` now would be a secret (one test for
+/// the whole crate: the session's own).
 pub fn awaits_secret(session: &Session) -> bool {
-    session.state() == SessionState::AwaitingInput
-        && session.snapshot().awaiting.as_deref() == Some("password")
+    session.awaits_secret()
+}
+
+/// An answer (`SEND:<text>`…) as logs may show it: while the session
+/// awaits a secret, the text after the verb is only its length.
+pub fn shown_answer(answer: &str, secret: bool) -> String {
+    match answer.split_once(':') {
+        Some((verb, rest)) if secret => format!("{verb}:{}", secret_of(rest)),
+        _ if secret => secret_of(answer),
+        _ => answer.to_string(),
+    }
 }
 
 /// Why an action was not carried out.
@@ -231,10 +121,7 @@ impl CallGate {
     /// the client's model needs a person's approval when the policy says
     /// `sampling = "ask"`. A refusal is recorded before it is returned.
     pub async fn admit(&self, facts: &ActionFacts<'_>) -> Result<(), Refusal> {
-        let verdict = match facts.action {
-            Action::Send { text } => self.guard.check_input(facts.session_id, text),
-            _ => Verdict::Allow,
-        };
+        let verdict = self.guard.admit_action(self.connection, facts);
         let refusal = if !verdict.is_allow() {
             let decision = Decision::from_verdict(&verdict);
             Some(Refusal {
@@ -306,13 +193,7 @@ impl CallGate {
     /// write one audit line for actions that are not the call itself (what
     /// the call asked for is in the call's own line).
     pub fn record(&self, facts: &ActionFacts<'_>, result: Result<(), &str>) {
-        match facts.action {
-            Action::Send { text } if result.is_ok() => self.guard.note_sent(facts.session_id, text),
-            Action::Signal { .. } | Action::MarkFailed { .. } | Action::Restart => {
-                self.guard.clear_line(facts.session_id);
-            }
-            _ => {}
-        }
+        self.guard.action_done(facts, result);
         if !facts.origin.is_the_call() {
             self.write(facts, Decision::Allow, None, result);
         }
@@ -337,16 +218,59 @@ impl CallGate {
         rule: Option<&str>,
         result: Result<(), &str>,
     ) {
-        let mut entry = AuditEntry::new(self.connection, &self.tool, &Verdict::Allow);
-        entry.decision = decision;
-        entry.rule = rule.map(str::to_string);
-        entry.session_id = Some(facts.session_id.to_string());
-        entry.origin = Some(facts.origin.as_str());
-        entry.action = Some(facts.action.kind().to_string());
-        entry.ok = Some(result.is_ok());
-        entry.error = result.err().map(str::to_string);
-        entry.arguments = facts.action.audit_summary(facts.secret);
-        self.guard.record(entry);
+        self.guard
+            .record_action(self.connection, &self.tool, facts, decision, rule, result);
+    }
+}
+
+/// The gate of what a session does on its own — a strategy plugin's
+/// decisions during recovery — injected into the session manager by the
+/// composition root. Same rules and audit lines as a call's gate, counted
+/// on connection 0; nobody can be asked, so approval means refusal.
+pub struct PolicyGate {
+    guard: Arc<Guard>,
+}
+
+impl PolicyGate {
+    pub fn new(guard: Arc<Guard>) -> Self {
+        Self { guard }
+    }
+}
+
+/// The audit log's `tool` for actions a session takes on its own.
+const RECOVERY_TOOL: &str = "recovery";
+
+impl ActionGate for PolicyGate {
+    fn admit(&self, facts: &ActionFacts<'_>) -> Result<(), GateRefusal> {
+        let verdict = self.guard.admit_action(SESSION_CONNECTION, facts);
+        if verdict.is_allow() {
+            return Ok(());
+        }
+        let message = verdict.message();
+        self.guard.record_action(
+            SESSION_CONNECTION,
+            RECOVERY_TOOL,
+            facts,
+            Decision::from_verdict(&verdict),
+            verdict.rule(),
+            Err(&message),
+        );
+        Err(GateRefusal {
+            rule: verdict.rule().map(str::to_string),
+            message,
+        })
+    }
+
+    fn record(&self, facts: &ActionFacts<'_>, result: Result<(), &str>) {
+        self.guard.action_done(facts, result);
+        self.guard.record_action(
+            SESSION_CONNECTION,
+            RECOVERY_TOOL,
+            facts,
+            Decision::Allow,
+            None,
+            result,
+        );
     }
 }
 

@@ -17,6 +17,26 @@ use super::params::CreateSessionParams;
 use crate::policy::{
     AuditEntry, AuditLog, CallFacts, Decision, PendingLine, Policy, SamplingMode, Verdict,
 };
+use crate::session::gate::{Action, ActionFacts, Origin};
+
+/// The connection id of what sessions do on their own (a plugin's
+/// decisions): connections are numbered from 1, so its rate-limit buckets
+/// and audit lines are its own.
+pub const SESSION_CONNECTION: u64 = 0;
+
+/// The tool whose rule governs a plugin doing `action` itself: a plugin may
+/// type, signal or give up on a session only where the agent may. A restart
+/// starts the program again, so it counts against `create_session`.
+fn tool_for(action: &Action) -> Option<&'static str> {
+    match action {
+        Action::Send { .. } => Some("send_input_to_session"),
+        Action::Signal { .. } => Some("send_signal_to_session"),
+        Action::SetReady { .. } => Some("set_session_ready"),
+        Action::MarkFailed { .. } => Some("mark_session_failed"),
+        Action::Restart => Some("create_session"),
+        Action::Wait { .. } => None,
+    }
+}
 
 /// A yes/no a person gives through MCP elicitation.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
@@ -207,6 +227,62 @@ impl Guard {
             .map(PendingLine::as_str)
             .unwrap_or("");
         self.policy.check_input(line, text)
+    }
+
+    /// The policy's verdict on one action on a session (the sync part of
+    /// every gate). Text sent meets the input deny rules, joined with the
+    /// session's pending line. A plugin acting on its own also meets the
+    /// rule of the tool that does the same (its action, rate limit and
+    /// approval, counted on `connection`); answers and the agent's own
+    /// input come inside a call that was already admitted.
+    pub fn admit_action(&self, connection: u64, facts: &ActionFacts<'_>) -> Verdict {
+        if let Action::Send { text } = facts.action {
+            let verdict = self.check_input(facts.session_id, text);
+            if !verdict.is_allow() {
+                return verdict;
+            }
+        }
+        match (facts.origin, tool_for(facts.action)) {
+            (Origin::Plugin { .. }, Some(tool)) => self
+                .policy
+                .check_call(&CallFacts::new(connection, tool).session(facts.session_id)),
+            _ => Verdict::Allow,
+        }
+    }
+
+    /// After an action ran (or failed): keep the session's pending line in
+    /// step with what reached it.
+    pub fn action_done(&self, facts: &ActionFacts<'_>, result: Result<(), &str>) {
+        match facts.action {
+            Action::Send { text } if result.is_ok() => self.note_sent(facts.session_id, text),
+            Action::Signal { .. } | Action::MarkFailed { .. } | Action::Restart => {
+                self.clear_line(facts.session_id);
+            }
+            _ => {}
+        }
+    }
+
+    /// The audit line of one action taken inside a call (or by a session on
+    /// its own): who, what (a secret only as its length), and how it went.
+    pub fn record_action(
+        &self,
+        connection: u64,
+        tool: &str,
+        facts: &ActionFacts<'_>,
+        decision: Decision,
+        rule: Option<&str>,
+        result: Result<(), &str>,
+    ) {
+        let mut entry = AuditEntry::new(connection, tool, &Verdict::Allow);
+        entry.decision = decision;
+        entry.rule = rule.map(str::to_string);
+        entry.session_id = Some(facts.session_id.to_string());
+        entry.origin = Some(facts.origin.as_str());
+        entry.action = Some(facts.action.kind().to_string());
+        entry.ok = Some(result.is_ok());
+        entry.error = result.err().map(str::to_string);
+        entry.arguments = facts.action.audit_summary(facts.secret);
+        self.record(entry);
     }
 
     /// `text` was typed into `session_id`.

@@ -17,7 +17,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, tool_handler};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::gate::{CallGate, awaits_secret, secret_of};
+use super::gate::{CallGate, awaits_secret, secret_of, shown_answer};
 use super::guard::{Admission, CallRecord, Guard, approval_answer};
 use super::results::failure_for_tool;
 use crate::policy::{CallFacts, Verdict};
@@ -132,9 +132,10 @@ impl ReplServer {
             .and_then(|id| self.manager.get(id).ok())
             .is_some_and(|s| awaits_secret(&s));
         if secret && let Some(Value::String(text)) = args.get_mut(field) {
-            *text = match text.split_once(':') {
-                Some((verb, rest)) if field == "answer" => format!("{verb}:{}", secret_of(rest)),
-                _ => secret_of(text),
+            *text = if field == "answer" {
+                shown_answer(text, true)
+            } else {
+                secret_of(text)
             };
         }
         args

@@ -140,25 +140,9 @@ fn shorten(text: &str) -> String {
     }
 }
 
-/// Signals a plugin may name, in canonical form.
-const SIGNALS: &[&str] = &[
-    "SIGINT", "SIGTERM", "SIGKILL", "SIGQUIT", "SIGHUP", "SIGTSTP", "SIGCONT", "SIGUSR1",
-    "SIGUSR2", "SIGWINCH",
-];
-
-/// `int`, `INT`, `SigInt` and `SIGINT` all mean `SIGINT`.
-pub fn canonical_signal(name: &str) -> Option<&'static str> {
-    if name.len() > 16 {
-        return None;
-    }
-    let upper = name.to_ascii_uppercase();
-    let full = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
-    SIGNALS.iter().copied().find(|s| *s == full)
-}
+/// `int`, `INT`, `SigInt` and `SIGINT` all mean `SIGINT`: the sessions'
+/// own table, so a plugin may name exactly the signals a session can send.
+pub use crate::session::pty::canonical_signal;
 
 /// Compiles `pattern` so that it must match a whole string.
 pub fn compile_full_match(pattern: &str) -> Result<Regex, regex::Error> {

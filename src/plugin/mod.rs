@@ -41,7 +41,7 @@ pub use manifest::{
     Capabilities, HOOK_NAMES, Hooks, MANIFEST_FILE, Manifest, PluginLimits, SUPPORTED_APIS,
 };
 pub use preset_settings::settings_for;
-pub use session::PluginSession;
+pub use session::{Hook, PluginSession};
 pub use wit::ApiVersion;
 
 /// A loaded plugin's id, as returned by [`PluginHost::load_dir`].

@@ -77,15 +77,17 @@ pub(super) fn classify(
     }
 }
 
-#[derive(Clone, Copy)]
-enum Hook {
+/// The recovery hooks a strategy plugin may export (the one list: session
+/// recovery picks one of these and calls [`PluginSession::on_hook`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
     Timeout,
     Exit,
     StartupFailure,
 }
 
 impl Hook {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Hook::Timeout => "on-timeout",
             Hook::Exit => "on-exit",
@@ -215,6 +217,15 @@ impl PluginSession {
         facts: &HookFacts,
     ) -> Result<Option<Decision>, PluginError> {
         self.decide(Hook::StartupFailure, facts)
+    }
+
+    /// Any recovery hook, by its name in [`Hook`].
+    pub fn on_hook(
+        &mut self,
+        hook: Hook,
+        facts: &HookFacts,
+    ) -> Result<Option<Decision>, PluginError> {
+        self.decide(hook, facts)
     }
 
     fn decide(&mut self, hook: Hook, facts: &HookFacts) -> Result<Option<Decision>, PluginError> {

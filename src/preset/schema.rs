@@ -186,8 +186,12 @@ impl Preset {
             }
             _ => {}
         }
-        if self.timeout_ms == 0 {
-            return Err(invalid("timeout_ms", "must be greater than 0".into()));
+        let max = crate::session::MAX_TIMEOUT_MS;
+        if !(1..=max).contains(&self.timeout_ms) {
+            return Err(invalid(
+                "timeout_ms",
+                format!("must be from 1 to {max} (a day)"),
+            ));
         }
         for (key, list) in [
             ("prompt.ready", &self.prompt.ready),

@@ -35,6 +35,9 @@ pub struct ManagerConfig {
     pub plugins: Option<crate::plugin::PluginHost>,
     /// Which sessions are recorded, and where (`--record-dir`, `record`).
     pub recordings: Option<Arc<crate::cast::Recordings>>,
+    /// Admits and records what sessions do on their own (a plugin's
+    /// decisions); the server injects its policy here.
+    pub gate: Arc<dyn super::gate::ActionGate>,
 }
 
 impl Default for ManagerConfig {
@@ -48,9 +51,14 @@ impl Default for ManagerConfig {
             use_reaper: true,
             plugins: None,
             recordings: None,
+            gate: Arc::new(super::gate::OpenGate),
         }
     }
 }
+
+/// Longest command timeout anywhere (a tool's `options.timeout`, a
+/// `customConfig.timeout`): a day.
+pub const MAX_TIMEOUT_MS: u64 = 24 * 3_600_000;
 
 /// takafu/repl-mcp's `customConfig`.
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -282,6 +290,7 @@ impl SessionManager {
             cols: self.config.cols,
             pty,
             tap,
+            gate: Arc::clone(&self.config.gate),
         })?;
         write(&self.sessions).insert(id.clone(), Arc::clone(&session));
         tracing::info!(session = %id, preset = %plan.preset_name, pid = session.pid(), "session started");
@@ -583,6 +592,14 @@ fn integration_for(shell: &str) -> Result<ShellIntegration, SessionError> {
 }
 
 fn plan_from_custom(c: &CustomConfig, presets: &PresetRegistry) -> Result<Plan, SessionError> {
+    // An odd timeout is an error, never a clamp: a 0 would time out every
+    // command, a huge one would only fail later, in a call that never named it.
+    let timeout = c.timeout.unwrap_or(30_000);
+    if !(1..=MAX_TIMEOUT_MS).contains(&timeout) {
+        return Err(SessionError::InvalidConfig(format!(
+            "customConfig.timeout is {timeout} ms; it must be from 1 to {MAX_TIMEOUT_MS} ms"
+        )));
+    }
     let shell = c.shell.clone().unwrap_or_else(|| "bash".to_string());
     let integration = integration_for(&shell)?;
     let kind = c.kind.clone().unwrap_or_else(|| "custom".to_string());
@@ -623,8 +640,8 @@ fn plan_from_custom(c: &CustomConfig, presets: &PresetRegistry) -> Result<Plan, 
         marker_mode,
         startup_commands: c.commands.clone(),
         setup: Vec::new(),
-        timeout_ms: c.timeout.unwrap_or(30_000).max(1),
-        startup_timeout_ms: c.timeout.unwrap_or(30_000).max(1000),
+        timeout_ms: timeout,
+        startup_timeout_ms: timeout.max(1000),
         strategy: None,
         config: serde_json::to_value(c).unwrap_or_default(),
         remote: None,

@@ -6,6 +6,7 @@
 mod clean;
 mod detect;
 mod error;
+pub mod gate;
 pub mod kernel;
 mod locale;
 mod manager;
@@ -28,7 +29,9 @@ pub use detect::PromptMatcher;
 // The cursor line as prompt detection reads it (plugin replays build the same input).
 pub use detect::cursor_line;
 pub use error::SessionError;
-pub use manager::{CreateOutcome, CreateRequest, CustomConfig, ManagerConfig, SessionManager};
+pub use manager::{
+    CreateOutcome, CreateRequest, CustomConfig, MAX_TIMEOUT_MS, ManagerConfig, SessionManager,
+};
 pub use reaper::{Reaper, run_watchdog};
 pub use recovery::Question;
 pub use session::{

@@ -157,22 +157,37 @@ pub fn kill_session_tree(sid: i32) {
     }
 }
 
+/// Every signal a session can be sent, by canonical name: the one table
+/// (the agent's tool, plugins' capabilities and decisions all use it).
+const SIGNALS: &[(&str, i32)] = &[
+    ("SIGINT", libc::SIGINT),
+    ("SIGTERM", libc::SIGTERM),
+    ("SIGKILL", libc::SIGKILL),
+    ("SIGQUIT", libc::SIGQUIT),
+    ("SIGHUP", libc::SIGHUP),
+    ("SIGTSTP", libc::SIGTSTP),
+    ("SIGCONT", libc::SIGCONT),
+    ("SIGUSR1", libc::SIGUSR1),
+    ("SIGUSR2", libc::SIGUSR2),
+    ("SIGWINCH", libc::SIGWINCH),
+];
+
+/// `int`, `INT`, `SigInt` and `SIGINT` all mean `SIGINT`.
+pub fn canonical_signal(name: &str) -> Option<&'static str> {
+    if name.len() > 16 {
+        return None;
+    }
+    let upper = name.to_ascii_uppercase();
+    let full = upper.strip_prefix("SIG").unwrap_or(&upper);
+    SIGNALS
+        .iter()
+        .map(|(n, _)| *n)
+        .find(|n| n.strip_prefix("SIG") == Some(full))
+}
+
 pub fn signal_number(name: &str) -> Option<i32> {
-    let name = name.trim().to_ascii_uppercase();
-    let name = name.strip_prefix("SIG").unwrap_or(&name);
-    Some(match name {
-        "INT" => libc::SIGINT,
-        "TSTP" => libc::SIGTSTP,
-        "QUIT" => libc::SIGQUIT,
-        "TERM" => libc::SIGTERM,
-        "HUP" => libc::SIGHUP,
-        "KILL" => libc::SIGKILL,
-        "CONT" => libc::SIGCONT,
-        "USR1" => libc::SIGUSR1,
-        "USR2" => libc::SIGUSR2,
-        "WINCH" => libc::SIGWINCH,
-        _ => return None,
-    })
+    let canon = canonical_signal(name.trim())?;
+    SIGNALS.iter().find(|(n, _)| *n == canon).map(|(_, n)| *n)
 }
 
 /// Wait up to `timeout` for `fd` to become readable.

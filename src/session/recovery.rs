@@ -6,45 +6,27 @@
 
 use std::time::{Duration, Instant};
 
+use super::gate::{Action, ActionFacts, Origin};
 use super::session::{Outcome, Session};
-use super::{Actor, SessionState};
-use crate::plugin::{Decision, HookFacts, PluginSession};
+use super::{Actor, SessionError, SessionState};
+use crate::plugin::{Decision, Hook, HookFacts, PluginSession};
 
 /// Rounds of hook → decision → wait before the agent is asked.
 const MAX_ROUNDS: usize = 8;
 /// How long to watch for an answer after sending keys or a signal.
 const AFTER_ACTION: Duration = Duration::from_secs(2);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hook {
-    Timeout,
-    Exit,
-    StartupFailure,
-}
-
-impl Hook {
-    fn name(self) -> &'static str {
-        match self {
-            Hook::Timeout => "on-timeout",
-            Hook::Exit => "on-exit",
-            Hook::StartupFailure => "on-startup-failure",
-        }
-    }
-
-    /// Which hook, if any, a wait that ended like `outcome` calls for.
-    pub fn for_outcome(outcome: &Outcome, starting: bool) -> Option<Hook> {
-        match outcome.state {
-            SessionState::Exited if starting => Some(Hook::StartupFailure),
-            SessionState::Exited => Some(Hook::Exit),
-            SessionState::Busy | SessionState::Starting if outcome.timed_out() => {
-                Some(if starting {
-                    Hook::StartupFailure
-                } else {
-                    Hook::Timeout
-                })
-            }
-            _ => None,
-        }
+/// Which hook, if any, a wait that ended like `outcome` calls for.
+pub fn hook_for(outcome: &Outcome, starting: bool) -> Option<Hook> {
+    match outcome.state {
+        SessionState::Exited if starting => Some(Hook::StartupFailure),
+        SessionState::Exited => Some(Hook::Exit),
+        SessionState::Busy | SessionState::Starting if outcome.timed_out() => Some(if starting {
+            Hook::StartupFailure
+        } else {
+            Hook::Timeout
+        }),
+        _ => None,
     }
 }
 
@@ -55,15 +37,37 @@ pub struct Question {
     pub kind: String,
 }
 
-fn describe(d: &Decision) -> String {
-    match d {
-        Decision::Wait { ms } => format!("wait {ms} ms"),
-        Decision::SendInput { text } => format!("send {text:?}"),
-        Decision::SendSignal { name } => format!("signal {name}"),
-        Decision::SetReady { pattern } => format!("set ready on {pattern:?}"),
-        Decision::Restart => "restart".to_string(),
-        Decision::MarkFailed { reason } => format!("mark failed: {reason}"),
-        Decision::AskLlm { question, .. } => format!("ask the agent: {question}"),
+/// A plugin's decision as an action on the session; `None` for a question
+/// (nothing is done to the session: it goes to the agent).
+fn action_of(d: &Decision) -> Option<Action> {
+    Some(match d {
+        Decision::Wait { ms } => Action::Wait {
+            duration: Duration::from_millis(*ms),
+        },
+        Decision::SendInput { text } => Action::Send { text: text.clone() },
+        Decision::SendSignal { name } => Action::Signal {
+            signal: name.clone(),
+        },
+        Decision::SetReady { pattern } => Action::SetReady {
+            pattern: pattern.clone(),
+        },
+        Decision::Restart => Action::Restart,
+        Decision::MarkFailed { reason } => Action::MarkFailed {
+            reason: reason.clone(),
+        },
+        Decision::AskLlm { .. } => return None,
+    })
+}
+
+/// "input", "signal"…: what the recovery step says the policy refused.
+fn refused_what(action: &Action) -> &'static str {
+    match action {
+        Action::Send { .. } => "input",
+        Action::Signal { .. } => "signal",
+        Action::Restart => "restart",
+        Action::SetReady { .. } => "ready pattern",
+        Action::MarkFailed { .. } => "mark failed",
+        Action::Wait { .. } => "wait",
     }
 }
 
@@ -83,7 +87,7 @@ impl Session {
         hook: Hook,
         elapsed: Duration,
         last_input: &str,
-    ) -> Option<Decision> {
+    ) -> Option<(String, Decision)> {
         let mut plugin: PluginSession = self.take_plugin()?;
         let facts = {
             let snap = self.status();
@@ -100,11 +104,7 @@ impl Session {
             }
         };
         let joined = tokio::task::spawn_blocking(move || {
-            let answer = match hook {
-                Hook::Timeout => plugin.on_timeout(&facts),
-                Hook::Exit => plugin.on_exit(&facts),
-                Hook::StartupFailure => plugin.on_startup_failure(&facts),
-            };
+            let answer = plugin.on_hook(hook, &facts);
             (plugin, answer)
         })
         .await;
@@ -115,7 +115,7 @@ impl Session {
         let id = plugin.plugin_id().to_string();
         self.put_plugin(plugin);
         match answer {
-            Ok(decision) => decision,
+            Ok(decision) => decision.map(|d| (id, d)),
             Err(e) => {
                 self.note(format!(
                     "recovery: plugin {id} failed in {}: {e}; it is disabled for this session",
@@ -144,83 +144,151 @@ impl Session {
         let began = Instant::now();
         let last_input = self.last_input();
         for _ in 0..MAX_ROUNDS {
-            let Some(hook) = Hook::for_outcome(&outcome, starting) else {
+            let Some(hook) = hook_for(&outcome, starting) else {
                 break;
             };
-            let Some(decision) = self.ask_plugin(hook, outcome.elapsed, &last_input).await else {
+            let Some((plugin, decision)) =
+                self.ask_plugin(hook, outcome.elapsed, &last_input).await
+            else {
                 break;
             };
-            let step = format!("{}: {}", hook.name(), describe(&decision));
-            self.note(format!("recovery: {step}"));
-            outcome.recovery.push(step);
             let steps = std::mem::take(&mut outcome.recovery);
             let question = outcome.question.take();
             let restarted = outcome.restarted;
-            outcome = match decision {
-                Decision::Wait { ms } => {
-                    let ms = Duration::from_millis(ms).min(timeout.max(AFTER_ACTION));
-                    if hook == Hook::Timeout {
-                        self.wait_settled(ms).await
-                    } else {
-                        // Back-off before a restart: nothing to watch meanwhile.
-                        tokio::time::sleep(ms).await;
-                        outcome
-                    }
-                }
-                Decision::SendInput { text } => {
-                    if let Err(e) = self.write_raw(text.as_bytes(), Actor::Agent).await {
-                        self.note(format!("recovery: input not sent: {e}"));
-                    }
-                    self.wait_settled(AFTER_ACTION).await
-                }
-                Decision::SendSignal { name } => {
-                    if let Err(e) = self.send_signal(&name) {
-                        self.note(format!("recovery: signal not sent: {e}"));
-                    }
-                    self.wait_settled(AFTER_ACTION).await
-                }
-                Decision::SetReady { pattern } => {
-                    self.set_ready_pattern(&pattern);
-                    self.wait_settled(Duration::ZERO).await
-                }
-                Decision::Restart => match self.restart().await {
-                    Ok(mut fresh) => {
-                        // The new REPL's banner is not the command's output.
-                        fresh.output.clear();
-                        fresh.restarted = Some(self.status().restarts);
-                        fresh
-                    }
-                    Err(e) => {
-                        self.note(format!("recovery: restart failed: {e}"));
-                        outcome
-                    }
-                },
-                Decision::MarkFailed { reason } => {
-                    self.mark_failed(&reason);
-                    let mut o = outcome;
-                    o.state = SessionState::Failed;
-                    o.failure = Some(reason);
-                    o
-                }
-                Decision::AskLlm {
-                    question,
-                    question_type,
-                } => {
-                    let mut o = outcome;
-                    o.question = Some(Question {
-                        text: question,
-                        kind: question_type,
-                    });
-                    o.recovery = steps;
-                    o.elapsed += began.elapsed();
-                    return o;
-                }
+            if let Decision::AskLlm {
+                question,
+                question_type,
+            } = decision
+            {
+                let step = format!("{}: ask the agent: {question}", hook.name());
+                self.note(format!("recovery: {step}"));
+                let mut o = outcome;
+                o.recovery = steps;
+                o.recovery.push(step);
+                o.question = Some(Question {
+                    text: question,
+                    kind: question_type,
+                });
+                o.elapsed += began.elapsed();
+                return o;
+            }
+            let Some(action) = action_of(&decision) else {
+                break;
             };
-            outcome.recovery = steps;
+            let origin = Origin::Plugin { id: plugin };
+            let secret = self.awaits_secret();
+            let facts = ActionFacts {
+                session_id: self.id(),
+                origin: &origin,
+                action: &action,
+                state: outcome.state,
+                secret,
+            };
+            let mut step = format!("{}: {}", hook.name(), action.describe(secret));
+            if let Err(refusal) = self.gate.admit(&facts) {
+                // The policy has the last word over a plugin as over the
+                // agent: the round ends here and the agent sees why.
+                let rule = refusal.rule.as_deref().unwrap_or("policy");
+                step = format!(
+                    "{step}: plugin {} denied by policy: rule {rule}",
+                    refused_what(&action)
+                );
+                self.note(format!("recovery: {step}; {}", refusal.message));
+                outcome.recovery = steps;
+                outcome.recovery.push(step);
+                outcome.question = question;
+                break;
+            }
+            self.note(format!("recovery: {step}"));
+            let (next, result) = self
+                .carry_out_decision(hook, &action, outcome, timeout)
+                .await;
+            self.gate
+                .record(&facts, result.as_ref().map_err(String::as_str).copied());
+            if let Err(e) = &result {
+                self.note(format!("recovery: {} not carried out: {e}", action.kind()));
+            }
+            outcome = next;
+            let mut all = steps;
+            all.push(step);
+            all.append(&mut outcome.recovery);
+            outcome.recovery = all;
             outcome.question = outcome.question.take().or(question);
             outcome.restarted = outcome.restarted.or(restarted);
         }
         outcome.elapsed += began.elapsed();
         outcome
+    }
+
+    /// Carry out an admitted plugin decision with the command lock held
+    /// (recovery runs inside a command), through [`Session::execute`]; a
+    /// wait outside a timeout is a back-off. On failure the outcome so far
+    /// stands.
+    async fn carry_out_decision(
+        &self,
+        hook: Hook,
+        action: &Action,
+        outcome: Outcome,
+        timeout: Duration,
+    ) -> (Outcome, Result<(), String>) {
+        let done = match action {
+            Action::Wait { duration } => {
+                let d = (*duration).min(timeout.max(AFTER_ACTION));
+                if hook == Hook::Timeout {
+                    Ok(self.wait_settled(d).await)
+                } else {
+                    // Back-off before a restart: nothing to watch meanwhile.
+                    tokio::time::sleep(d).await;
+                    return (outcome, Ok(()));
+                }
+            }
+            other => self.execute(other, AFTER_ACTION).await,
+        };
+        match done {
+            Ok(o) => (o, Ok(())),
+            Err(e) => (outcome, Err(e.to_string())),
+        }
+    }
+
+    /// Carry out an admitted action the same way for every caller (a
+    /// plugin's decision, an answer, the agent's tool call) and return how
+    /// the session stands. Text is written as raw keys and watched for at
+    /// most `settle` (recovery holds the command lock; a call types through
+    /// [`Session::send_input`], which plans the keys and waits for the
+    /// prompt); so is a signal's effect.
+    pub async fn execute(
+        &self,
+        action: &Action,
+        settle: Duration,
+    ) -> Result<Outcome, SessionError> {
+        match action {
+            Action::Send { text } => {
+                self.write_raw(text.as_bytes(), Actor::Agent).await?;
+                Ok(self.wait_settled(settle).await)
+            }
+            Action::SetReady { pattern } => {
+                self.set_ready_pattern(pattern);
+                Ok(self.wait_settled(Duration::ZERO).await)
+            }
+            Action::Wait { duration } => Ok(self.wait_settled(*duration).await),
+            Action::MarkFailed { reason } => {
+                self.mark_failed(reason);
+                let mut o = self.wait_settled(Duration::ZERO).await;
+                o.state = SessionState::Failed;
+                o.failure = Some(reason.clone());
+                Ok(o)
+            }
+            Action::Signal { signal } => {
+                self.signal_and_settle(signal, settle).await?;
+                Ok(self.wait_settled(Duration::ZERO).await)
+            }
+            Action::Restart => {
+                let mut fresh = self.restart().await?;
+                // The new REPL's banner is not the command's output.
+                fresh.output.clear();
+                fresh.restarted = Some(self.status().restarts);
+                Ok(fresh)
+            }
+        }
     }
 }

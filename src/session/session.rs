@@ -203,6 +203,19 @@ struct Inner {
 }
 
 impl Inner {
+    /// What the session awaits an answer to (`password`…), if it does.
+    fn awaiting_answer(&self) -> Option<&str> {
+        let awaits = self.state == SessionState::AwaitingInput;
+        awaits.then_some(self.awaiting.as_deref()).flatten()
+    }
+
+    /// Whether input typed now would be a secret: the program waits at a
+    /// password prompt. The one test every record uses (audit, history,
+    /// event log, recovery steps); the kernel's echo-off probe belongs here.
+    fn awaits_secret(&self) -> bool {
+        self.awaiting_answer() == Some("password")
+    }
+
     fn log(&mut self, msg: String) {
         if self.log.len() >= MAX_LOG {
             self.log.pop_front();
@@ -415,6 +428,8 @@ pub struct Session {
     tap: super::tap::Tap,
     /// Whether the reader thread holds output not yet in the state.
     reader_mark: ReaderMark,
+    /// Admits the session's own actions (recovery) under the policy.
+    pub(crate) gate: Arc<dyn super::gate::ActionGate>,
 }
 
 /// Everything needed to start the REPL again, exactly as the first time.
@@ -437,6 +452,7 @@ pub struct SessionParts {
     pub cols: u16,
     pub pty: super::pty::SpawnedPty,
     pub tap: super::tap::Tap,
+    pub gate: Arc<dyn super::gate::ActionGate>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -458,6 +474,7 @@ impl Session {
             cols,
             pty,
             tap,
+            gate,
         } = parts;
         let marker_mode = info.marker_mode;
         let inner = Inner {
@@ -515,6 +532,7 @@ impl Session {
             exit_pending: std::sync::atomic::AtomicBool::new(false),
             tap,
             reader_mark: ReaderMark::default(),
+            gate,
         });
         let _ = session.me.set(Arc::downgrade(&session));
         if let Some(r) = &session.reaper {
@@ -770,9 +788,12 @@ impl Session {
 
     /// What the session awaits an answer to (`password`…), if it does.
     fn awaiting_answer(&self) -> Option<String> {
-        let inner = lock(&self.inner);
-        let awaits = inner.state == SessionState::AwaitingInput;
-        awaits.then(|| inner.awaiting.clone()).flatten()
+        lock(&self.inner).awaiting_answer().map(str::to_string)
+    }
+
+    /// Whether input typed now would be a secret (see [`Inner::awaits_secret`]).
+    pub fn awaits_secret(&self) -> bool {
+        lock(&self.inner).awaits_secret()
     }
 
     fn note_actor(&self, actor: Actor) {
@@ -858,6 +879,14 @@ impl Session {
         };
         let start = {
             let mut inner = lock(&self.inner);
+            // A secret is kept as its length: history, the event log and
+            // the plugin's `last_input` never see it. Nothing is echoed at
+            // a password prompt, so there is no echo to strip either.
+            let (input, typed) = if inner.awaits_secret() {
+                (super::gate::secret_of(input), String::new())
+            } else {
+                (input.to_string(), super::submit::echoed(&steps))
+            };
             let start = inner.ring.end();
             inner.last_actor = opts.actor;
             if inner.state.is_prompt() {
@@ -868,7 +897,7 @@ impl Session {
                 inner.history.pop_front();
             }
             inner.history.push_back(HistoryEntry {
-                input: input.to_string(),
+                input: input.clone(),
                 actor: opts.actor,
                 started_at_ms: unix_ms(SystemTime::now()),
                 duration_ms: None,
@@ -876,10 +905,10 @@ impl Session {
                 exit_code: None,
             });
             inner.last_command = Some(CommandRecord {
-                input: input.to_string(),
+                input,
                 start,
                 end: start,
-                typed: super::submit::echoed(&steps),
+                typed,
                 ..Default::default()
             });
             start

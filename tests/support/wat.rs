@@ -112,3 +112,26 @@ hooks = ["detect-prompt", "on-timeout", "on-exit", "on-startup-failure"]
         sha = repl_mcp::plugin::sha256_hex(wasm)
     )
 }
+
+/// Install plugin `id` (a component built from `bodies`, its manifest with
+/// `extra` appended) in the user's config dir `config`, and a python preset
+/// of the same name that uses it as its strategy.
+// Not every crate that includes this file (benches, plugin_host) installs.
+#[allow(dead_code)]
+pub fn install_python_plugin(config: &std::path::Path, id: &str, bodies: &Bodies, extra: &str) {
+    let wasm = wat::parse_str(component(bodies)).expect("fixture WAT");
+    let dir = config.join("repl-mcp/plugins").join(id);
+    std::fs::create_dir_all(&dir).expect("plugin dir");
+    std::fs::write(dir.join(format!("{id}.wasm")), &wasm).expect("write wasm");
+    std::fs::write(dir.join("plugin.toml"), manifest(id, &wasm, extra)).expect("write manifest");
+    let presets = config.join("repl-mcp/presets");
+    std::fs::create_dir_all(&presets).expect("presets dir");
+    std::fs::write(
+        presets.join(format!("{id}.toml")),
+        format!(
+            "name = \"{id}\"\ncommand = [\"python3\", \"-q\"]\nenv = {{ PYTHON_BASIC_REPL = \"1\" }}\n\
+             [prompt]\nready = ['^>>> $']\ncontinuation = ['^\\.\\.\\. $']\n[strategy]\nplugin = \"{id}\"\n"
+        ),
+    )
+    .expect("write preset");
+}

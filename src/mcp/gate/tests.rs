@@ -2,11 +2,13 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::*;
 use crate::policy::{AuditConfig, AuditLog, Policy};
+use crate::session::SessionState;
 
 fn audit_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!(
@@ -173,5 +175,79 @@ fn unusable_answers_leave_a_line() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["ok"], false);
     assert_eq!(log[0]["error"], "the client's model gave an empty answer");
+    let _ = std::fs::remove_file(&path);
+}
+
+/// What a session does on its own meets the same rules as a call: the
+/// input rules, and the rule of the tool that does the same (its action,
+/// rate limit and approval — which nobody can give inside recovery).
+#[test]
+fn a_plugins_decisions_meet_the_policy_and_leave_a_line_each() {
+    use crate::session::gate::ActionGate;
+    let path = audit_path("plugin");
+    let policy = "[tools.send_signal_to_session]\naction = \"deny\"\n\
+                  [tools.mark_session_failed]\naction = \"require_approval\"\n\
+                  [tools.create_session]\nrate_limit = { max = 1, window = 60 }\n";
+    let (guard, _) = gate_with(policy, &path);
+    let gate = PolicyGate::new(Arc::clone(&guard));
+    let plugin = Origin::Plugin { id: "p".into() };
+    let refused = |action: &Action| {
+        gate.admit(&facts(&plugin, action, false))
+            .err()
+            .and_then(|r| r.rule)
+    };
+    assert_eq!(
+        refused(&send("rm -rf /\n")).as_deref(),
+        Some("input.deny[0]")
+    );
+    let sigint = Action::Signal {
+        signal: "SIGINT".into(),
+    };
+    assert_eq!(
+        refused(&sigint).as_deref(),
+        Some("tools.send_signal_to_session")
+    );
+    let give_up = Action::MarkFailed {
+        reason: "stuck".into(),
+    };
+    assert_eq!(
+        refused(&give_up).as_deref(),
+        Some("tools.mark_session_failed")
+    );
+    // One restart a minute: the second is over the limit.
+    assert_eq!(refused(&Action::Restart), None);
+    assert_eq!(
+        refused(&Action::Restart).as_deref(),
+        Some("tools.create_session.rate_limit")
+    );
+    // The agent's own signal is the call's business, not this gate's.
+    assert!(
+        guard
+            .admit_action(7, &facts(&Origin::Agent, &sigint, false))
+            .is_allow()
+    );
+    let fine = send("print(1)\n");
+    let f = facts(&plugin, &fine, false);
+    assert!(gate.admit(&f).is_ok());
+    gate.record(&f, Ok(()));
+
+    let log = lines(&guard, &path);
+    let decisions: Vec<&str> = log.iter().filter_map(|l| l["decision"].as_str()).collect();
+    assert_eq!(
+        decisions,
+        [
+            "deny",
+            "deny",
+            "approval_unavailable",
+            "rate_limited",
+            "allow"
+        ],
+        "{log:?}"
+    );
+    assert!(
+        log.iter().all(|l| l["origin"] == "plugin:p"
+            && l["tool"] == "recovery"
+            && l["connection_id"] == 0)
+    );
     let _ = std::fs::remove_file(&path);
 }

@@ -21,10 +21,8 @@ use crate::mcp::results::{
 };
 use crate::mcp::schema;
 use crate::mcp::server::ReplServer;
-use crate::session::{Actor, DEFAULT_SETTLE, SendOptions, Session, SessionState};
+use crate::session::{Actor, DEFAULT_SETTLE, MAX_TIMEOUT_MS, SendOptions, Session, SessionState};
 
-/// Longest `options.timeout`: a day.
-const MAX_TIMEOUT_MS: u64 = 24 * 3_600_000;
 /// Longest `options.settle_ms`: a minute.
 const MAX_SETTLE_MS: u64 = 60_000;
 /// Longest `seconds` of wait_for_session: a day.
