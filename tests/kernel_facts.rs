@@ -145,10 +145,13 @@ async fn ed_edits_non_ascii_text_with_no_prompt() {
     }
     let s = start().await;
     let c = &s.client;
+    // In its own directory: ed saves an unsaved buffer to ed.hup on hang-up.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cwd = dir.path().to_str().expect("utf-8 path");
     let (r, err) = call(
         c,
         "create_session",
-        json!({ "customConfig": { "commands": ["ed"] } }),
+        json!({ "customConfig": { "commands": ["ed"], "startingDirectory": cwd } }),
     )
     .await;
     assert!(!err && r["success"] == true, "{r:#}");
