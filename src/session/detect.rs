@@ -60,6 +60,10 @@ pub enum Detected {
     Busy,
 }
 
+/// Prompts a session keeps learned at most (taught by the agent or seen by
+/// the kernel); each is tried on every classification.
+const MAX_LEARNED: usize = 32;
+
 /// The compiled prompt patterns of one session.
 #[derive(Debug, Clone)]
 pub struct PromptMatcher {
@@ -95,6 +99,14 @@ impl PromptMatcher {
     /// match at the end of the cursor line (else `calc% p`, the prompt and a
     /// typed key, would count as the prompt).
     pub fn learn(&mut self, pattern: &str) -> Regex {
+        // Taught again: nothing new. Taught too often: the oldest goes.
+        if let Some(i) = self.learned_sources.iter().position(|p| p == pattern) {
+            return self.learned[i].clone();
+        }
+        if self.learned.len() >= MAX_LEARNED {
+            self.learned.remove(0);
+            self.learned_sources.remove(0);
+        }
         let anchored = |p: &str| {
             if p.ends_with('$') {
                 p.to_string()
@@ -189,6 +201,19 @@ mod tests {
     use super::*;
 
     use super::test_support::python;
+
+    #[test]
+    fn learned_prompts_are_deduplicated_and_capped() {
+        let mut m = python();
+        m.learn("calc% ");
+        m.learn("calc% ");
+        assert_eq!(m.learned(), vec!["calc% ".to_string()]);
+        for i in 0..100 {
+            m.learn(&format!("p{i}> "));
+        }
+        assert_eq!(m.learned().len(), MAX_LEARNED);
+        assert!(m.matches_learned("p99> ") && !m.matches_learned("calc% "));
+    }
 
     #[test]
     fn classifies_python_prompts() {

@@ -23,6 +23,7 @@ mod state;
 mod submit;
 mod tap;
 mod terminal;
+mod writer;
 
 pub use clean::render as clean_text;
 pub use detect::PromptMatcher;

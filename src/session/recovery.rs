@@ -88,7 +88,7 @@ impl Session {
         elapsed: Duration,
         last_input: &str,
     ) -> Option<(String, Decision)> {
-        let mut plugin: PluginSession = self.take_plugin()?;
+        let mut plugin: PluginSession = self.borrow_plugin().await?;
         let facts = {
             let snap = self.status();
             HookFacts {
@@ -100,7 +100,7 @@ impl Session {
                 exit_code: snap.exit_code,
                 restarts: snap.restarts,
                 last_input: last_input.to_string(),
-                ..Default::default()
+                session: self.plugin_facts(),
             }
         };
         let joined = tokio::task::spawn_blocking(move || {
@@ -109,6 +109,7 @@ impl Session {
         })
         .await;
         let Ok((plugin, answer)) = joined else {
+            self.plugin_lost();
             self.note("recovery: the plugin call panicked; plugin dropped".into());
             return None;
         };

@@ -7,7 +7,7 @@
 //! polling and no sleeps decide when a command is done.
 
 use std::collections::VecDeque;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -30,7 +30,7 @@ mod reader;
 mod view;
 mod wait;
 use kernel_state::{KernelView, ProbeClock, Probed, ReaderMark};
-use machine::{InnerParts, WaitMark};
+use machine::{DetectCall, Fed, InnerParts, WaitMark};
 use wait::WaitEnd;
 
 /// How many recent markers, history entries and log lines a session keeps.
@@ -208,6 +208,11 @@ struct Inner {
     zero_config: bool,
     /// When typed bytes last reached the terminal.
     last_input_at: Instant,
+    /// The plugin is out for a call made outside the lock.
+    plugin_lent: bool,
+    /// Where it runs and with which parameters (for plugins' facts).
+    target: Option<String>,
+    parameters: Vec<(String, String)>,
 }
 
 /// A live session. Cheap to share (`Arc<Session>`).
@@ -218,7 +223,7 @@ pub struct Session {
     /// Created on first subscription: most sessions are never watched, and
     /// the channel's slots cost memory up front.
     events: std::sync::OnceLock<broadcast::Sender<SessionEvent>>,
-    writer: Arc<Mutex<Box<dyn Write + Send>>>,
+    writer: Mutex<super::writer::PtyWriter>,
     master: Mutex<Box<dyn MasterPty + Send>>,
     child: Mutex<Box<dyn Child + Send + Sync>>,
     /// The REPL's pid (= its session and process group id); changes on restart.
@@ -287,7 +292,6 @@ impl Session {
             tap,
             gate,
         } = parts;
-        let marker_mode = info.marker_mode;
         let inner = Inner::new(
             &info,
             InnerParts {
@@ -308,12 +312,13 @@ impl Session {
             pid,
             master_fd,
         } = pty;
+        let writer = super::writer::PtyWriter::start(writer, &info.id)?;
         let session = Arc::new(Session {
             info,
             inner: Mutex::new(inner),
             changed,
             events: std::sync::OnceLock::new(),
-            writer: Arc::new(Mutex::new(writer)),
+            writer: Mutex::new(writer),
             master: Mutex::new(master),
             child: Mutex::new(child),
             pid: std::sync::atomic::AtomicI32::new(pid),
@@ -349,23 +354,51 @@ impl Session {
     }
 
     pub(crate) fn has_plugin(&self) -> bool {
-        lock(&self.inner)
-            .plugin
-            .as_ref()
-            .is_some_and(|p| !p.is_disabled())
+        let inner = lock(&self.inner);
+        inner.plugin_lent || inner.plugin.as_ref().is_some_and(|p| !p.is_disabled())
     }
 
-    /// Borrow the plugin for a hook call made outside the lock.
+    /// Borrow the plugin for a call made outside the lock; give it back
+    /// with [`Session::put_plugin`]. `None`: there is none that works, or
+    /// another call has it.
     pub(crate) fn take_plugin(&self) -> Option<PluginSession> {
         let mut inner = lock(&self.inner);
         if inner.plugin.as_ref().is_some_and(|p| p.is_disabled()) {
             return None;
         }
-        inner.plugin.take()
+        let plugin = inner.plugin.take();
+        inner.plugin_lent = plugin.is_some();
+        plugin
+    }
+
+    /// Borrow the plugin for a hook: if the reader has it for a moment (a
+    /// `detect-prompt` call, bounded by the plugin's deadline), wait for it.
+    pub(crate) async fn borrow_plugin(&self) -> Option<PluginSession> {
+        loop {
+            if let Some(p) = self.take_plugin() {
+                return Some(p);
+            }
+            if !lock(&self.inner).plugin_lent {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// A borrowed plugin is gone (its call panicked): nothing to wait for.
+    pub(crate) fn plugin_lost(&self) {
+        lock(&self.inner).plugin_lent = false;
+    }
+
+    /// What the plugin is told about the session with every call.
+    pub(crate) fn plugin_facts(&self) -> crate::plugin::SessionFacts {
+        lock(&self.inner).plugin_facts()
     }
 
     pub(crate) fn put_plugin(&self, plugin: PluginSession) {
-        lock(&self.inner).plugin = Some(plugin);
+        let mut inner = lock(&self.inner);
+        inner.plugin = Some(plugin);
+        inner.plugin_lent = false;
     }
 
     pub fn id(&self) -> &str {

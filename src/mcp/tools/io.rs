@@ -187,7 +187,7 @@ impl ReplServer {
         let progress = Progress::start(&context, "waiting for the session".into());
         let outcome = session.wait_settled(wait).await;
         let outcome = if outcome.state == SessionState::Exited {
-            session.recover(outcome, wait, false).await
+            session.recover_locked(outcome, wait).await
         } else {
             outcome
         };

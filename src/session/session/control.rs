@@ -29,6 +29,7 @@ impl Session {
             pid,
             master_fd,
         } = pty;
+        let writer = crate::session::writer::PtyWriter::start(writer, &self.info.id)?;
         let generation = self
             .generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
@@ -85,7 +86,7 @@ impl Session {
         match crate::preset::target::signal_key(sig).filter(|_| self.info.target.is_some()) {
             Some(key) => {
                 self.tap.input(&[key], || None);
-                lock(&self.writer).write_all(&[key])?;
+                lock(&self.writer).push(vec![key])?;
             }
             None => crate::session::pty::signal_foreground(
                 lock(&self.master).as_ref(),

@@ -19,16 +19,9 @@ impl Session {
 
     pub(super) async fn write_bytes(&self, bytes: Vec<u8>) -> Result<(), SessionError> {
         self.tap.input(&bytes, || self.awaiting_answer());
-        let writer = Arc::clone(&self.writer);
-        // A PTY write blocks when the REPL stops reading; keep that off the
-        // async workers.
-        tokio::task::spawn_blocking(move || {
-            let mut w = lock(&writer);
-            w.write_all(&bytes)?;
-            w.flush()
-        })
-        .await
-        .map_err(|e| SessionError::Pty(e.to_string()))??;
+        // The writer thread takes it (a full PTY blocks that thread only).
+        let writer = lock(&self.writer).clone();
+        writer.write(bytes).await?;
         lock(&self.inner).last_input_at = Instant::now();
         Ok(())
     }
@@ -59,16 +52,14 @@ impl Session {
         self.write_bytes(bytes.to_vec()).await
     }
 
-    /// Keystrokes typed by a person in the web view: small, and they must
-    /// arrive in order, so they are written straight away.
+    /// Keystrokes typed by a person in the web view: queued in order and
+    /// written by the session's writer thread, so the page's task never
+    /// waits on the terminal.
     pub fn write_keys(&self, bytes: &[u8], actor: Actor) -> Result<(), SessionError> {
         self.ensure_running()?;
         self.note_actor(actor);
         self.tap.input(bytes, || self.awaiting_answer());
-        let mut w = lock(&self.writer);
-        w.write_all(bytes)?;
-        w.flush()?;
-        drop(w);
+        lock(&self.writer).push(bytes.to_vec())?;
         lock(&self.inner).last_input_at = Instant::now();
         Ok(())
     }

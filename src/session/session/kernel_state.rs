@@ -138,7 +138,7 @@ impl Session {
         let still = lock(&self.master)
             .as_raw_fd()
             .is_some_and(kernel::terminal_still);
-        still && self.reader_mark.idle()
+        still && self.reader_mark.idle() && lock(&self.writer).idle()
     }
 
     /// The kernel's facts about this session's terminal, if they mean

@@ -4,6 +4,45 @@
 
 use super::*;
 
+/// What taking in a chunk came to.
+pub(super) enum Fed {
+    /// Done; whether the state changed.
+    Settled(bool),
+    /// The strategy plugin must classify the screen (outside the lock);
+    /// whether the markers already changed the state.
+    AskPlugin(Box<DetectCall>, bool),
+}
+
+/// A `detect-prompt` call, with everything it needs copied out of the
+/// session so the session's lock is free while the plugin runs.
+pub(super) struct DetectCall {
+    screen: String,
+    cursor_row: u16,
+    cursor_col: u16,
+    pub line: String,
+    recent: String,
+    alternate: bool,
+    preset: String,
+    facts: crate::plugin::SessionFacts,
+    /// The state it was taken in (see [`Inner::mark`]).
+    pub mark: (SessionState, u64, u64, u64),
+}
+
+impl DetectCall {
+    pub fn input(&self) -> crate::plugin::DetectInput<'_> {
+        crate::plugin::DetectInput {
+            screen: &self.screen,
+            cursor_row: self.cursor_row,
+            cursor_col: self.cursor_col,
+            cursor_line: &self.line,
+            recent_output: &self.recent,
+            alternate_screen: self.alternate,
+            preset: &self.preset,
+            session: &self.facts,
+        }
+    }
+}
+
 /// What a session's state machine starts from besides its static facts.
 pub(super) struct InnerParts {
     pub matcher: PromptMatcher,
@@ -46,6 +85,9 @@ impl Inner {
             kernel: KernelView::default(),
             zero_config: info.prompt_from_kernel,
             last_input_at: now,
+            plugin_lent: false,
+            target: info.target.clone(),
+            parameters: info.parameters.clone(),
         }
     }
 
@@ -53,7 +95,7 @@ impl Inner {
     /// (unless more of a burst follows) the state. `more`: more output is
     /// already waiting. Returns whether the state changed; the markers
     /// found are appended to `markers`.
-    pub(super) fn feed(&mut self, chunk: &[u8], more: bool, markers: &mut Vec<Marker>) -> bool {
+    pub(super) fn feed(&mut self, chunk: &[u8], more: bool, markers: &mut Vec<Marker>) -> Fed {
         // A chunk ending in a plain line cannot end at a prompt: the state
         // waits for the rest (the screen is brought up to date lazily).
         let more = more || (chunk.ends_with(b"\n") && !chunk.contains(&0x1b));
@@ -65,7 +107,10 @@ impl Inner {
         self.last_output_at = Instant::now();
         self.last_activity = SystemTime::now();
         let found = &markers[before..];
-        (!more || !found.is_empty()) && self.update_state(found, chunk, more)
+        if more && found.is_empty() {
+            return Fed::Settled(false);
+        }
+        self.update_state(found, chunk, more)
     }
 
     /// What the session awaits an answer to (`password`…), if it does.
@@ -114,14 +159,9 @@ impl Inner {
     }
 
     /// Re-derive the state after a chunk. Returns whether it changed.
-    pub(super) fn update_state(
-        &mut self,
-        new_markers: &[Marker],
-        chunk: &[u8],
-        more: bool,
-    ) -> bool {
+    pub(super) fn update_state(&mut self, new_markers: &[Marker], chunk: &[u8], more: bool) -> Fed {
         if self.state.is_terminal() {
-            return false;
+            return Fed::Settled(false);
         }
         let mut changed = false;
         for m in new_markers {
@@ -144,18 +184,31 @@ impl Inner {
         }
         // Shells at a prompt: only their markers change that.
         if !new_markers.is_empty() || more || (self.marker_mode && self.state.is_prompt()) {
-            return changed;
+            return Fed::Settled(changed);
         }
         let screen = self.term.screen();
         let line = cursor_line(screen);
         if screen.alternate_screen() {
             self.awaiting = Some("pager".into());
-            return self.set_state(SessionState::AwaitingInput);
+            return Fed::Settled(changed | self.set_state(SessionState::AwaitingInput));
         }
-        let (detected, kind) = match self.plugin_detect(&line, chunk) {
+        if let Some(call) = self.detect_call(&line, chunk) {
+            return Fed::AskPlugin(Box::new(call), changed);
+        }
+        Fed::Settled(changed | self.classify_screen(&line, None))
+    }
+
+    /// Decide the state from the cursor line: the plugin's answer when it
+    /// gave one, else the preset's regexes. Returns whether it changed.
+    pub(super) fn classify_screen(
+        &mut self,
+        line: &str,
+        plugin: Option<(Detected, Option<String>)>,
+    ) -> bool {
+        let (detected, kind) = match plugin {
             Some(found) => found,
             None => {
-                let (d, k) = self.matcher.classify(&line);
+                let (d, k) = self.matcher.classify(line);
                 (d, k.map(str::to_string))
             }
         };
@@ -168,7 +221,7 @@ impl Inner {
                     self.awaiting = kind;
                     self.set_state(SessionState::AwaitingInput)
                 }
-                (Detected::Ready, _) if self.matcher.matches_learned(&line) => {
+                (Detected::Ready, _) if self.matcher.matches_learned(line) => {
                     self.prompt_seen(SessionState::Ready)
                 }
                 _ if self.state == SessionState::AwaitingInput => {
@@ -196,34 +249,38 @@ impl Inner {
         }
     }
 
-    /// Ask the session's strategy plugin to classify the screen. `None`
-    /// means: use the preset's regexes (no plugin, no opinion, or a plugin
-    /// that failed and is now disabled for this session).
-    pub(super) fn plugin_detect(
-        &mut self,
-        line: &str,
-        chunk: &[u8],
-    ) -> Option<(Detected, Option<String>)> {
+    /// What the session's strategy plugin is to be asked about the screen,
+    /// if it is to be asked: there is one, it works, and no taught prompt
+    /// already answers. The reader makes the call with the lock released.
+    fn detect_call(&mut self, line: &str, chunk: &[u8]) -> Option<DetectCall> {
         if self.matcher.matches_learned(line) {
             return None;
         }
-        let plugin = self.plugin.as_mut().filter(|p| !p.is_disabled())?;
+        self.plugin.as_ref().filter(|p| !p.is_disabled())?;
         let screen = self.term.screen();
         let (cursor_row, cursor_col) = screen.cursor_position();
-        let text = screen.contents();
         let tail = &chunk[chunk.len().saturating_sub(4096)..];
-        let recent = String::from_utf8_lossy(tail);
-        let input = crate::plugin::DetectInput {
-            screen: &text,
+        Some(DetectCall {
+            screen: screen.contents(),
             cursor_row,
             cursor_col,
-            cursor_line: line,
-            recent_output: &recent,
-            alternate_screen: screen.alternate_screen(),
-            preset: &self.preset,
-            ..Default::default()
-        };
-        match plugin.detect_prompt(&input) {
+            line: line.to_string(),
+            recent: String::from_utf8_lossy(tail).into_owned(),
+            alternate: screen.alternate_screen(),
+            preset: self.preset.clone(),
+            facts: self.plugin_facts(),
+            mark: self.mark(),
+        })
+    }
+
+    /// What a plugin's detection means here. A failing plugin is disabled
+    /// for the session (the preset's regexes take over) and says so.
+    pub(super) fn plugin_answer(
+        &mut self,
+        plugin: &str,
+        answer: Result<Option<crate::plugin::Detection>, crate::plugin::PluginError>,
+    ) -> Option<(Detected, Option<String>)> {
+        match answer {
             Ok(Some(d)) => Some(match d.kind {
                 PromptKind::Ready => (Detected::Ready, None),
                 PromptKind::Continuation => (Detected::Continuation, None),
@@ -232,13 +289,45 @@ impl Inner {
             }),
             Ok(None) => None,
             Err(e) => {
-                let id = plugin.plugin_id().to_string();
                 self.log(format!(
-                    "plugin {id} disabled for this session: {e}; using the preset's regexes"
+                    "plugin {plugin} disabled for this session: {e}; using the preset's regexes"
                 ));
-                tracing::warn!(plugin = %id, "plugin disabled for a session: {e}");
+                tracing::warn!(plugin = %plugin, "plugin disabled for a session: {e}");
                 None
             }
+        }
+    }
+
+    /// Where the state stands: a plugin's answer about an older screen is
+    /// applied only if nothing moved meanwhile.
+    pub(super) fn mark(&self) -> (SessionState, u64, u64, u64) {
+        (
+            self.state,
+            self.prompt_seq,
+            self.awaiting_seq,
+            self.ring.end(),
+        )
+    }
+
+    /// The facts a plugin gets with every call (WIT 0.2's session-facts).
+    pub(super) fn plugin_facts(&self) -> crate::plugin::SessionFacts {
+        let k = &self.kernel.facts;
+        crate::plugin::SessionFacts {
+            kernel: crate::plugin::PluginKernelFacts {
+                echo: k.echo,
+                canonical: k.canonical,
+                foreground: k
+                    .foreground
+                    .as_ref()
+                    .map(|f| crate::plugin::PluginForeground {
+                        pid: f.pid,
+                        name: f.name.clone(),
+                    }),
+                reading_terminal: k.reading_terminal(),
+            },
+            target: self.target.clone(),
+            parameters: self.parameters.clone(),
+            since_input_ms: u64::try_from(self.last_input_at.elapsed().as_millis()).ok(),
         }
     }
 

@@ -49,19 +49,27 @@ impl Session {
         let drained = !more;
         let more = more || (chunk.ends_with(b"\n") && !chunk.contains(&0x1b));
         let mut markers = Vec::new();
-        {
+        let call = {
             let mut inner = lock(&self.inner);
             if generation != self.current_generation() {
                 return;
             }
             self.tap.output(chunk);
-            let changed = inner.feed(chunk, more, &mut markers);
+            let fed = inner.feed(chunk, more, &mut markers);
             // Published under the lock that guards the screen, so a viewer
             // attaching in between gets the screen or the bytes, never both.
             self.emit(|| SessionEvent::Output(bytes::Bytes::copy_from_slice(chunk)));
+            let (changed, call) = match fed {
+                Fed::Settled(changed) => (changed, None),
+                Fed::AskPlugin(call, changed) => (changed, Some(call)),
+            };
             if changed {
                 self.publish_state(&inner);
             }
+            call
+        };
+        if let Some(call) = call {
+            self.detect_with_plugin(generation, &call);
         }
         if !more {
             self.notify();
@@ -72,6 +80,34 @@ impl Session {
                 .swap(false, std::sync::atomic::Ordering::AcqRel)
         {
             self.check_exit();
+        }
+    }
+
+    /// Ask the strategy plugin about a screen with the session's lock
+    /// released (a call may take up to its deadline): only this reader
+    /// feeds chunks, so the plugin sees each in turn; its answer is applied
+    /// if nothing else moved the state meanwhile (typed input, a restart).
+    fn detect_with_plugin(&self, generation: u64, call: &DetectCall) {
+        let Some(mut plugin) = self.take_plugin() else {
+            // A recovery hook holds it: the preset's regexes decide.
+            let mut inner = lock(&self.inner);
+            if inner.mark() == call.mark && inner.classify_screen(&call.line, None) {
+                self.publish_state(&inner);
+            }
+            return;
+        };
+        let answer = plugin.detect_prompt(&call.input());
+        // A failing plugin has disabled itself; it goes back all the same
+        // (details show why it stopped).
+        let id = plugin.plugin_id().to_string();
+        self.put_plugin(plugin);
+        let mut inner = lock(&self.inner);
+        let detected = inner.plugin_answer(&id, answer);
+        if generation == self.current_generation()
+            && inner.mark() == call.mark
+            && inner.classify_screen(&call.line, detected)
+        {
+            self.publish_state(&inner);
         }
     }
 

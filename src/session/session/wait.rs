@@ -5,6 +5,14 @@
 use super::*;
 
 impl Session {
+    /// Recovery of a REPL found ended outside a command (`wait_for_session`):
+    /// under the command lock like every command, so a restart never runs
+    /// beside one.
+    pub async fn recover_locked(&self, outcome: Outcome, timeout: Duration) -> Outcome {
+        let _op = self.op_lock.lock().await;
+        self.recover(outcome, timeout, false).await
+    }
+
     /// Wait (up to `timeout`) for the running command to reach a prompt or
     /// any other settled state, and return its output so far.
     pub async fn wait_settled(&self, timeout: Duration) -> Outcome {
