@@ -1,0 +1,335 @@
+//! `--persist`: real fronts and a real daemon, each test in its own
+//! `XDG_RUNTIME_DIR` and `HOME` so tests never share a daemon.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{Client, bin, call, create, eval, eventually, scratch, session_members};
+use rmcp::ServiceExt;
+use rmcp::model::{ClientCapabilities, ClientConfig as ClientInfo, Implementation};
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use serde_json::json;
+
+/// A private world for one test: its own runtime dir (the daemon's socket)
+/// and home. Dropping it stops the daemon.
+struct World {
+    root: PathBuf,
+}
+
+impl World {
+    fn new(name: &str) -> Self {
+        let root = scratch(name);
+        std::fs::create_dir_all(root.join("run")).expect("run dir");
+        std::fs::create_dir_all(root.join("home")).expect("home dir");
+        Self { root }
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.root.join("run/repl-mcp")
+    }
+
+    fn envs(&self) -> Vec<(&'static str, PathBuf)> {
+        vec![
+            ("XDG_RUNTIME_DIR", self.root.join("run")),
+            ("HOME", self.root.join("home")),
+            ("XDG_CONFIG_HOME", self.root.join("home/.config")),
+            ("XDG_STATE_HOME", self.root.join("home/.local/state")),
+            ("XDG_CACHE_HOME", self.root.join("home/.cache")),
+        ]
+    }
+
+    /// A `repl-mcp --persist` front as an MCP client sees it.
+    async fn front(&self, extra: &[&str]) -> Front {
+        let envs = self.envs();
+        let args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let transport =
+            TokioChildProcess::new(tokio::process::Command::new(bin()).configure(|cmd| {
+                cmd.arg("--persist").arg("--no-web-ui").args(&args);
+                cmd.envs(envs.iter().map(|(k, v)| (k, v)));
+                cmd.env("REPL_MCP_LOG", "warn");
+                cmd.env_remove("REPL_MCP_TEST_VERSION");
+            }))
+            .expect("spawn front");
+        let pid = transport.id().expect("front pid");
+        let info = ClientInfo::new(
+            ClientCapabilities::default(),
+            Implementation::new("repl-mcp-persist-tests", "0"),
+        );
+        let client = info.serve(transport).await.expect("MCP initialize");
+        Front { client, pid }
+    }
+
+    /// `repl-mcp <args>` in this world: (exit code, stdout, stderr).
+    fn run(&self, args: &[&str], extra_env: &[(&str, &str)]) -> (i32, String, String) {
+        let out = Command::new(bin())
+            .args(args)
+            .envs(self.envs())
+            .envs(extra_env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run repl-mcp");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn daemon_pid(&self) -> i32 {
+        let text = std::fs::read_to_string(self.dir().join("daemon.pid")).expect("daemon.pid");
+        text.trim().parse().expect("a pid")
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = self.run(&["daemon", "stop"], &[]);
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+struct Front {
+    client: Client,
+    pid: u32,
+}
+
+impl Front {
+    fn kill9(&self) {
+        kill9(self.pid as i32);
+    }
+}
+
+fn kill9(pid: i32) {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+/// A live process (not a zombie).
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let rest = s[s.rfind(')')? + 1..].trim_start().to_string();
+            Some(!rest.starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+async fn session_sid(c: &Client, id: &str) -> i32 {
+    let (d, _) = call(c, "get_session_details", json!({ "sessionId": id })).await;
+    d["session"]["pid"].as_i64().expect("pid") as i32
+}
+
+async fn listed(c: &Client) -> Vec<String> {
+    let (r, _) = call(c, "list_repl_sessions", json!({})).await;
+    r["sessions"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_outlives_its_front() {
+    let w = World::new("outlive");
+    let a = w.front(&[]).await;
+    let id = create(&a.client, "python").await;
+    let r = eval(&a.client, &id, "x = 41").await;
+    assert_eq!(r["state"], "ready", "{r}");
+    a.kill9();
+    drop(a);
+    let b = w.front(&[]).await;
+    assert_eq!(listed(&b.client).await, vec![id.clone()]);
+    let r = eval(&b.client, &id, "print(x + 1)").await;
+    assert_eq!(r["output"], "42", "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_fronts_share_one_session() {
+    let w = World::new("two");
+    let (a, b) = tokio::join!(w.front(&[]), w.front(&[]));
+    let id = create(&a.client, "python").await;
+    let r = eval(&b.client, &id, "y = 6 * 7").await;
+    assert_eq!(r["state"], "ready", "{r}");
+    let r = eval(&a.client, &id, "print(y)").await;
+    assert_eq!(r["output"], "42", "{r}");
+    assert_eq!(listed(&b.client).await, vec![id.clone()]);
+    let (code, out, err) = w.run(&["daemon", "status"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("sessions: 1"), "{out}");
+    assert!(out.contains("fronts:   2"), "{out}");
+    assert!(out.contains(env!("CARGO_PKG_VERSION")), "{out}");
+    // One command at a time still holds across fronts: both calls answer.
+    let (r1, r2) = tokio::join!(
+        eval(&a.client, &id, "import time; time.sleep(0.3); print('a')"),
+        eval(&b.client, &id, "print('b')"),
+    );
+    assert!(r1["output"] == "a" || r1["error"].is_string(), "{r1}");
+    assert!(r2["output"] == "b" || r2["error"].is_string(), "{r2}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_the_daemon_leaves_no_session_process() {
+    let w = World::new("kill");
+    let a = w.front(&[]).await;
+    let id = create(&a.client, "python").await;
+    let sid = session_sid(&a.client, &id).await;
+    assert!(!session_members(sid).is_empty());
+    let daemon = w.daemon_pid();
+    kill9(daemon);
+    assert!(
+        eventually(|| session_members(sid).is_empty(), Duration::from_secs(10)).await,
+        "left behind: {:?}",
+        session_members(sid)
+    );
+    // The front goes with its daemon.
+    let front = a.pid as i32;
+    assert!(eventually(|| !alive(front), Duration::from_secs(10)).await);
+    // The next front starts a new daemon (the stale socket is replaced).
+    let b = w.front(&[]).await;
+    assert!(listed(&b.client).await.is_empty());
+    assert_ne!(w.daemon_pid(), daemon);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn socket_and_directory_are_private() {
+    let w = World::new("modes");
+    let _a = w.front(&[]).await;
+    assert_eq!(mode(&w.dir()), 0o700);
+    assert_eq!(mode(&w.dir().join("daemon.sock")), 0o600);
+    assert_eq!(mode(&w.dir().join("daemon.log")), 0o600);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn daemon_stop_ends_every_session_and_itself() {
+    let w = World::new("stop");
+    let a = w.front(&[]).await;
+    let s1 = create(&a.client, "python").await;
+    let s2 = create(&a.client, "bash").await;
+    let sids = [
+        session_sid(&a.client, &s1).await,
+        session_sid(&a.client, &s2).await,
+    ];
+    let daemon = w.daemon_pid();
+    let (code, out, err) = w.run(&["daemon", "stop"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("2 sessions ended"), "{out}");
+    for sid in sids {
+        assert!(
+            session_members(sid).is_empty(),
+            "{:?}",
+            session_members(sid)
+        );
+    }
+    assert!(eventually(|| !alive(daemon), Duration::from_secs(5)).await);
+    assert!(!w.dir().join("daemon.sock").exists());
+    let (code, out, _) = w.run(&["daemon", "status"], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no repl-mcp daemon is running"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_version_is_refused_clearly() {
+    let w = World::new("version");
+    let a = w.front(&[]).await;
+    let id = create(&a.client, "python").await;
+    let (code, out, err) = w.run(&["--persist"], &[("REPL_MCP_TEST_VERSION", "99.0.0")]);
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(out.is_empty(), "nothing half-spoken on stdout: {out}");
+    assert!(
+        err.contains("version 99.0.0") && err.contains(env!("CARGO_PKG_VERSION")),
+        "{err}"
+    );
+    assert!(err.contains("daemon stop"), "{err}");
+    // The daemon and its session are untouched.
+    let r = eval(&a.client, &id, "print('still here')").await;
+    assert_eq!(r["output"], "still here", "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_on_the_socket_does_not_kill_the_daemon() {
+    let w = World::new("garbage");
+    let a = w.front(&[]).await;
+    let id = create(&a.client, "python").await;
+    let sock = w.dir().join("daemon.sock");
+    let probes: Vec<Vec<u8>> = vec![
+        b"hello\n".to_vec(),
+        vec![0xff, 0xfe, 0x00, b'\n'],
+        b"{\"repl-mcp\":1}\n".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\"}\n".to_vec(),
+        vec![b'x'; 100_000],
+        Vec::new(),
+    ];
+    for probe in probes {
+        let Ok(mut s) = UnixStream::connect(&sock) else {
+            panic!("the daemon stopped listening")
+        };
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+        let _ = s.write_all(&probe);
+        if probe.is_empty() {
+            drop(s);
+            continue;
+        }
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.contains("\"ok\":false"), "{text}");
+    }
+    let r = eval(&a.client, &id, "print(1 + 1)").await;
+    assert_eq!(r["output"], "2", "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unattached_sessions_end_after_keep_for() {
+    let w = World::new("keep");
+    let a = w.front(&["--keep-for", "1s"]).await;
+    let short = create(&a.client, "python").await;
+    let (r, err) = call(
+        &a.client,
+        "create_session",
+        json!({ "presetConfig": "python", "keepFor": "1h" }),
+    )
+    .await;
+    assert!(!err, "{r}");
+    let long = r["sessionId"].as_str().expect("sessionId").to_string();
+    let bad = a
+        .client
+        .call_tool(common::tool(
+            "create_session",
+            json!({ "presetConfig": "python", "keepFor": "soon" }),
+        ))
+        .await;
+    match bad {
+        Err(e) => assert!(e.to_string().contains("keepFor"), "{e}"),
+        Ok(r) => assert_eq!(r.is_error, Some(true), "{r:?}"),
+    }
+    let short_sid = session_sid(&a.client, &short).await;
+    a.kill9();
+    drop(a);
+    assert!(
+        eventually(
+            || session_members(short_sid).is_empty(),
+            Duration::from_secs(10)
+        )
+        .await
+    );
+    let b = w.front(&[]).await;
+    assert_eq!(listed(&b.client).await, vec![long]);
+}
