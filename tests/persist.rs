@@ -193,6 +193,9 @@ async fn killing_the_daemon_leaves_no_session_process() {
     let sid = session_sid(&a.client, &id).await;
     assert!(!session_members(sid).is_empty());
     let daemon = w.daemon_pid();
+    // The daemon notes its sessions within a sweep (250 ms).
+    let noted = w.dir().join("daemon.sessions");
+    assert!(eventually(|| noted.exists(), Duration::from_secs(5)).await);
     kill9(daemon);
     assert!(
         eventually(|| session_members(sid).is_empty(), Duration::from_secs(10)).await,
@@ -206,6 +209,13 @@ async fn killing_the_daemon_leaves_no_session_process() {
     let b = w.front(&[]).await;
     assert!(listed(&b.client).await.is_empty());
     assert_ne!(w.daemon_pid(), daemon);
+    // … and a call naming an old session says why it is gone.
+    let (r, err) = call(&b.client, "get_session_details", json!({ "sessionId": id })).await;
+    let error = r["error"].as_str().unwrap_or_default();
+    assert!(
+        err && error.contains("ended unexpectedly") && error.contains(&id),
+        "{r}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

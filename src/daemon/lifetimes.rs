@@ -28,6 +28,8 @@ struct Inner {
 pub struct Lifetimes {
     inner: Mutex<Inner>,
     default_keep: Duration,
+    /// Said when a front names a session this daemon does not have.
+    lost_note: Option<String>,
 }
 
 /// What one sweep decided.
@@ -41,9 +43,16 @@ pub struct Sweep {
 
 impl Lifetimes {
     pub fn new(default_keep: Duration) -> Arc<Self> {
+        Self::with_lost_note(default_keep, None)
+    }
+
+    /// `lost_note`: what to tell a front naming an unknown session (an
+    /// earlier daemon died with its sessions).
+    pub fn with_lost_note(default_keep: Duration, lost_note: Option<String>) -> Arc<Self> {
         Arc::new(Self {
             inner: Mutex::new(Inner::default()),
             default_keep,
+            lost_note,
         })
     }
 
@@ -134,6 +143,10 @@ impl SessionUse for FrontUse {
                 .insert(session_id.to_string(), keep);
         }
         self.lifetimes.attach(self.front, session_id);
+    }
+
+    fn unknown_session_note(&self) -> Option<String> {
+        self.lifetimes.lost_note.clone()
     }
 }
 

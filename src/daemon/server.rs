@@ -47,6 +47,7 @@ pub fn run(args: ServeArgs, idle_exit: Duration) -> anyhow::Result<()> {
         );
     };
     write_pid(&mut pid_lock);
+    let lost_note = lost_sessions(&paths);
     // Holding the pid lock, any socket left here is a dead daemon's.
     let socket_path = paths.socket();
     let _ = std::fs::remove_file(&socket_path);
@@ -71,7 +72,7 @@ pub fn run(args: ServeArgs, idle_exit: Duration) -> anyhow::Result<()> {
         let composed = app::compose(&args, prepared).await;
         let daemon = Arc::new(Daemon {
             composed,
-            lifetimes: Lifetimes::new(args.keep_for),
+            lifetimes: Lifetimes::with_lost_note(args.keep_for, lost_note),
             paths,
             started: Instant::now(),
             version: super::version(),
@@ -83,12 +84,34 @@ pub fn run(args: ServeArgs, idle_exit: Duration) -> anyhow::Result<()> {
         // Stop taking fronts before the sessions end.
         let _ = std::fs::remove_file(&socket_path);
         daemon.composed.finish().await;
+        let _ = std::fs::remove_file(daemon.paths.sessions_file());
         anyhow::Ok(())
     });
     runtime.shutdown_timeout(Duration::from_secs(1));
     tracing::info!("daemon stopped");
     drop(pid_lock);
     result
+}
+
+/// The sessions a dead daemon left in `daemon.sessions` (a daemon that
+/// ends cleanly removes the file), as a note for fronts.
+fn lost_sessions(paths: &Paths) -> Option<String> {
+    let file = paths.sessions_file();
+    let text = std::fs::read_to_string(&file).ok()?;
+    let _ = std::fs::remove_file(&file);
+    let ids: Vec<&str> = text.split_whitespace().collect();
+    if ids.is_empty() {
+        return None;
+    }
+    tracing::warn!(
+        "the previous daemon ended unexpectedly; its sessions are gone: {}",
+        ids.join(" ")
+    );
+    Some(format!(
+        "The repl-mcp daemon was restarted after the previous one ended unexpectedly; \
+         its sessions ({}) are gone: create a new session",
+        ids.join(", ")
+    ))
 }
 
 fn write_pid(file: &mut std::fs::File) {
@@ -118,6 +141,7 @@ async fn accept(daemon: &Arc<Daemon>, listener: tokio::net::UnixListener) {
 
 /// End sessions whose keep-for ran out; stop the daemon once idle.
 async fn sweep(daemon: Arc<Daemon>, idle_exit: Duration) {
+    let mut recorded: Vec<String> = Vec::new();
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -127,6 +151,10 @@ async fn sweep(daemon: Arc<Daemon>, idle_exit: Duration) {
         }
         let manager = &daemon.composed.manager;
         let live: Vec<String> = manager.list().iter().map(|s| s.id().to_string()).collect();
+        if live != recorded {
+            record_sessions(&daemon.paths, &live);
+            recorded.clone_from(&live);
+        }
         let due = daemon.lifetimes.sweep(&live, Instant::now(), idle_exit);
         for id in due.expired {
             tracing::info!(session = %id, "no front for its keep-for; ending it");
@@ -141,6 +169,23 @@ async fn sweep(daemon: Arc<Daemon>, idle_exit: Duration) {
             daemon.stop.cancel();
             return;
         }
+    }
+}
+
+/// Keep `daemon.sessions` listing the live sessions, so that a daemon
+/// started after this one dies can say which sessions were lost.
+fn record_sessions(paths: &Paths, live: &[String]) {
+    let file = paths.sessions_file();
+    let result = if live.is_empty() {
+        std::fs::remove_file(&file).or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(()),
+            _ => Err(e),
+        })
+    } else {
+        std::fs::write(&file, live.join("\n") + "\n")
+    };
+    if let Err(e) = result {
+        tracing::debug!("{}: {e}", file.display());
     }
 }
 

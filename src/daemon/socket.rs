@@ -50,6 +50,11 @@ impl Paths {
         self.dir.join("daemon.pid")
     }
 
+    /// The live sessions' ids, kept by the daemon (see `server`).
+    pub fn sessions_file(&self) -> PathBuf {
+        self.dir.join("daemon.sessions")
+    }
+
     pub fn log(&self) -> PathBuf {
         self.dir.join("daemon.log")
     }

@@ -49,6 +49,11 @@ pub trait SessionUse: Send + Sync {
     /// This connection created the session; `keep_for` is its own lifetime
     /// once no front is attached (`None`: the daemon's default).
     fn created(&self, session_id: &str, keep_for: Option<std::time::Duration>);
+    /// Added to "session not found": e.g. that an earlier daemon died and
+    /// its sessions with it.
+    fn unknown_session_note(&self) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Debug, Clone)]
