@@ -42,6 +42,7 @@ pub struct Sweep {
 }
 
 impl Lifetimes {
+    #[cfg(test)]
     pub fn new(default_keep: Duration) -> Arc<Self> {
         Self::with_lost_note(default_keep, None)
     }
