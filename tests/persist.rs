@@ -343,3 +343,38 @@ async fn unattached_sessions_end_after_keep_for() {
     let b = w.front(&[]).await;
     assert_eq!(listed(&b.client).await, vec![long]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_front_killed_mid_call_leaves_the_session_usable() {
+    let w = World::new("midcall");
+    let a = w.front(&[]).await;
+    let id = create(&a.client, "python").await;
+    let pending = {
+        let client = a.client.peer().clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            client
+                .call_tool(common::tool(
+                    "send_input_to_session",
+                    json!({ "sessionId": id, "input": "import time; time.sleep(1.5); z = 7",
+                            "options": { "wait_for_prompt": true, "timeout": 20000 } }),
+                ))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.kill9();
+    let _ = pending.await;
+    drop(a);
+    let b = w.front(&[]).await;
+    // The command typed before the front died still runs to its end.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let r = common::eval_opts(
+        &b.client,
+        &id,
+        "print(z * 6)",
+        json!({ "wait_for_prompt": true, "timeout": 20000 }),
+    )
+    .await;
+    assert_eq!(r["output"], "42", "{r}");
+}

@@ -201,6 +201,8 @@ fn daemon_argv(a: &ServeArgs) -> Vec<std::ffi::OsString> {
 
 /// Copy stdin to the daemon and the daemon to stdout until either side ends.
 fn splice(stream: UnixStream, leftover: Vec<u8>) -> anyhow::Result<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static CLIENT_DONE: AtomicBool = AtomicBool::new(false);
     let mut to_daemon = stream.try_clone()?;
     std::thread::spawn(move || {
         let mut stdin = std::io::stdin().lock();
@@ -216,6 +218,7 @@ fn splice(stream: UnixStream, leftover: Vec<u8>) -> anyhow::Result<()> {
             }
         }
         // The client went: tell the daemon, which then closes its side.
+        CLIENT_DONE.store(true, Ordering::SeqCst);
         let _ = to_daemon.shutdown(std::net::Shutdown::Write);
     });
     let mut from_daemon = stream;
@@ -235,6 +238,13 @@ fn splice(stream: UnixStream, leftover: Vec<u8>) -> anyhow::Result<()> {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e.into()),
         }
+    }
+    if !CLIENT_DONE.load(Ordering::SeqCst) {
+        tracing::error!(
+            "the repl-mcp daemon closed the connection (stopped, or killed); the next start \
+             of this server starts a new one"
+        );
+        std::process::exit(1);
     }
     // Do not wait for the stdin thread: it may sit in a read forever.
     std::process::exit(0)
