@@ -11,9 +11,13 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{Client, bin, call, create, eval, eventually, scratch, session_members};
-use rmcp::ServiceExt;
-use rmcp::model::{ClientCapabilities, ClientConfig as ClientInfo, Implementation};
+use rmcp::model::{
+    ClientCapabilities, ClientConfig as ClientInfo, ElicitRequestParams, ElicitResult,
+    ElicitationAction, Implementation, ProtocolVersion,
+};
+use rmcp::service::RequestContext;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::json;
 
 /// A private world for one test: its own runtime dir (the daemon's socket)
@@ -44,18 +48,25 @@ impl World {
         ]
     }
 
+    /// A `repl-mcp --persist` front's process, for an MCP client.
+    fn transport(&self, extra: &[&str]) -> TokioChildProcess {
+        let envs = self.envs();
+        let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        if !args.iter().any(|a| a.starts_with("--web")) {
+            args.push("--no-web-ui".into());
+        }
+        TokioChildProcess::new(tokio::process::Command::new(bin()).configure(|cmd| {
+            cmd.arg("--persist").args(&args);
+            cmd.envs(envs.iter().map(|(k, v)| (k, v)));
+            cmd.env("REPL_MCP_LOG", "warn");
+            cmd.env_remove("REPL_MCP_TEST_VERSION");
+        }))
+        .expect("spawn front")
+    }
+
     /// A `repl-mcp --persist` front as an MCP client sees it.
     async fn front(&self, extra: &[&str]) -> Front {
-        let envs = self.envs();
-        let args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let transport =
-            TokioChildProcess::new(tokio::process::Command::new(bin()).configure(|cmd| {
-                cmd.arg("--persist").arg("--no-web-ui").args(&args);
-                cmd.envs(envs.iter().map(|(k, v)| (k, v)));
-                cmd.env("REPL_MCP_LOG", "warn");
-                cmd.env_remove("REPL_MCP_TEST_VERSION");
-            }))
-            .expect("spawn front");
+        let transport = self.transport(extra);
         let pid = transport.id().expect("front pid");
         let info = ClientInfo::new(
             ClientCapabilities::default(),
@@ -377,4 +388,81 @@ async fn a_front_killed_mid_call_leaves_the_session_usable() {
     )
     .await;
     assert_eq!(r["output"], "42", "{r}");
+}
+
+/// A client whose person answers every elicitation with `answer`.
+#[derive(Clone)]
+struct Approver {
+    answer: bool,
+}
+
+impl ClientHandler for Approver {
+    async fn create_elicitation(
+        &self,
+        _request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, rmcp::ErrorData> {
+        Ok(ElicitResult::new(ElicitationAction::Accept)
+            .with_content(json!({"approve": self.answer})))
+    }
+
+    fn get_info(&self) -> ClientInfo {
+        let mut caps = ClientCapabilities::default();
+        caps.elicitation = Some(Default::default());
+        ClientInfo::new(caps, Implementation::new("approver", "0"))
+            .with_protocol_version(ProtocolVersion::V_2025_11_25)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn elicitation_reaches_the_front_that_made_the_call() {
+    let w = World::new("elicit");
+    let policy = w.root.join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[tools.create_session]\naction = \"require_approval\"\n",
+    )
+    .expect("policy");
+    let policy = policy.to_str().expect("utf-8");
+    let yes = Approver { answer: true }
+        .serve(w.transport(&["--policy", policy]))
+        .await
+        .expect("initialize");
+    let no = Approver { answer: false }
+        .serve(w.transport(&[]))
+        .await
+        .expect("initialize");
+    let create = || common::tool("create_session", json!({ "presetConfig": "python" }));
+    let (a, b) = tokio::join!(yes.call_tool(create()), no.call_tool(create()));
+    let (a, b) = (a.expect("call"), b.expect("call"));
+    assert_ne!(a.is_error, Some(true), "approved by its own person: {a:?}");
+    assert_eq!(b.is_error, Some(true), "refused by its own person: {b:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_serves_one_web_view_for_every_front() {
+    let w = World::new("web");
+    let a = w.front(&["--web-port", "0"]).await;
+    let b = w.front(&["--web-port", "0"]).await;
+    let (ra, _) = call(
+        &a.client,
+        "create_session",
+        json!({ "presetConfig": "bash" }),
+    )
+    .await;
+    let (rb, _) = call(
+        &b.client,
+        "create_session",
+        json!({ "presetConfig": "bash" }),
+    )
+    .await;
+    let origin = |r: &serde_json::Value| {
+        let url = r["webUrl"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no webUrl: {r}"));
+        url.split('/').take(3).collect::<Vec<_>>().join("/")
+    };
+    assert_eq!(origin(&ra), origin(&rb));
+    let (_, out, _) = w.run(&["daemon", "status"], &[]);
+    assert!(out.contains(&format!("web view: {}", origin(&ra))), "{out}");
 }
