@@ -466,3 +466,31 @@ async fn the_daemon_serves_one_web_view_for_every_front() {
     let (_, out, _) = w.run(&["daemon", "status"], &[]);
     assert!(out.contains(&format!("web view: {}", origin(&ra))), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_daemon_that_cannot_start_is_reported_at_once() {
+    let w = World::new("nostart");
+    let policy = w.root.join("policy.toml");
+    std::fs::write(&policy, "[tools.create_session]\naction = \"alow\"\n").expect("policy");
+    let started = std::time::Instant::now();
+    let (code, out, err) = w.run(
+        &[
+            "--persist",
+            "--no-web-ui",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert_ne!(code, 0);
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("did not start") && err.contains("policy.toml:2"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}

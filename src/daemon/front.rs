@@ -44,11 +44,22 @@ fn connect_or_start(
     if let Some((s, rest)) = try_mcp(paths)? {
         return Ok((s, rest, false));
     }
-    start_daemon(paths, args)?;
+    let mut child = start_daemon(paths, args)?;
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
         if let Some((s, rest)) = try_mcp(paths)? {
+            // The daemon outlives this front; reap it should it end first.
+            std::thread::spawn(move || {
+                let _ = child.wait();
+            });
             return Ok((s, rest, true));
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(DaemonError::StartFailed {
+                seconds: START_TIMEOUT.as_secs(),
+                detail: format!("it exited ({status}): {}", log_tail(&paths.log())),
+                log: paths.log(),
+            });
         }
         if Instant::now() > deadline {
             return Err(DaemonError::StartFailed {
@@ -143,7 +154,7 @@ pub(super) fn handshake(
 
 /// Start `repl-mcp daemon` detached, with this front's server options and
 /// its log in the daemon's directory.
-fn start_daemon(paths: &Paths, args: &ServeArgs) -> Result<(), DaemonError> {
+fn start_daemon(paths: &Paths, args: &ServeArgs) -> Result<std::process::Child, DaemonError> {
     use std::os::unix::fs::OpenOptionsExt;
     let log_path = paths.log();
     let log = std::fs::OpenOptions::new()
@@ -153,19 +164,24 @@ fn start_daemon(paths: &Paths, args: &ServeArgs) -> Result<(), DaemonError> {
         .open(&log_path)
         .map_err(|e| DaemonError::io(&log_path, e))?;
     let exe = std::env::current_exe().map_err(|e| DaemonError::io(Path::new("repl-mcp"), e))?;
-    let mut child = Command::new(&exe)
+    Command::new(&exe)
         .arg("daemon")
         .args(daemon_argv(args))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
-        .map_err(|e| DaemonError::io(&exe, e))?;
-    // The daemon outlives this front; reap it should it end first.
-    std::thread::spawn(move || {
-        let _ = child.wait();
-    });
-    Ok(())
+        .map_err(|e| DaemonError::io(&exe, e))
+}
+
+/// The daemon's last words: the last line of its log that says something.
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no log")
+        .to_string()
 }
 
 /// The options the daemon takes from the front that starts it.

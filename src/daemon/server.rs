@@ -47,6 +47,9 @@ pub fn run(args: ServeArgs, idle_exit: Duration) -> anyhow::Result<()> {
         );
     };
     write_pid(&mut pid_lock);
+    // Before listening: a front waiting for a daemon that cannot start
+    // (a mistake in the policy file) sees it exit, with its reason logged.
+    let prepared = app::prepare(&args)?;
     let lost_note = lost_sessions(&paths);
     // Holding the pid lock, any socket left here is a dead daemon's.
     let socket_path = paths.socket();
@@ -62,7 +65,6 @@ pub fn run(args: ServeArgs, idle_exit: Duration) -> anyhow::Result<()> {
         "repl-mcp daemon listening on {}",
         socket_path.display()
     );
-    let prepared = app::prepare(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
