@@ -149,6 +149,32 @@ async fn listed(c: &Client) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Processes whose parent is `pid`.
+fn children(pid: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let rest = &s[s.rfind(')')? + 1..];
+                    rest.split_whitespace().nth(1)?.parse::<i32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
+}
+
+fn cmdline(pid: i32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path)
         .expect("metadata")
@@ -493,4 +519,71 @@ async fn a_daemon_that_cannot_start_is_reported_at_once() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_destroyed_by_one_front_answers_the_other() {
+    let w = World::new("destroy");
+    let (a, b) = tokio::join!(w.front(&[]), w.front(&[]));
+    let id = create(&a.client, "python").await;
+    let waiting = {
+        let client = a.client.peer().clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            client
+                .call_tool(common::tool(
+                    "send_input_to_session",
+                    json!({ "sessionId": id, "input": "import time; time.sleep(30)",
+                            "options": { "wait_for_prompt": true, "timeout": 60000 } }),
+                ))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (r, err) = call(
+        &b.client,
+        "destroy_repl_session",
+        json!({ "sessionId": id }),
+    )
+    .await;
+    assert!(!err, "{r}");
+    let answered = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the waiting call is answered, not left hanging")
+        .expect("join");
+    let r = answered.expect("a tool result");
+    let r = r.structured_content.expect("structured");
+    assert!(r["state"] != "ready", "{r}");
+    assert!(listed(&a.client).await.is_empty());
+    // The REPL's recovery did not bring it back behind the destroy.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let left: Vec<i32> = children(w.daemon_pid())
+        .into_iter()
+        .filter(|p| alive(*p) && cmdline(*p).contains("python"))
+        .collect();
+    assert!(left.is_empty(), "a python came back: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_daemon_exits() {
+    let w = World::new("idle");
+    let mut daemon = Command::new(bin())
+        .args(["daemon", "--no-web-ui", "--idle-exit", "500ms"])
+        .envs(w.envs())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("daemon");
+    let sock = w.dir().join("daemon.sock");
+    assert!(eventually(|| sock.exists(), Duration::from_secs(10)).await);
+    let (code, out, _) = w.run(&["daemon", "status"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let exited = eventually(
+        || matches!(daemon.try_wait(), Ok(Some(_))),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(exited, "the daemon is still running");
+    assert!(!sock.exists());
 }

@@ -374,6 +374,10 @@ pub struct Session {
     /// The program exited while its last output was still unread: the
     /// reader reports the exit once it has taken that output.
     exit_pending: std::sync::atomic::AtomicBool,
+    /// Set by [`Session::terminate`]: a destroyed session is never restarted
+    /// (a call still waiting on it, say from another client, must not
+    /// bring its REPL back).
+    destroyed: std::sync::atomic::AtomicBool,
     /// The transcript recorder (a no-op unless the session is recorded).
     tap: super::tap::Tap,
 }
@@ -470,6 +474,7 @@ impl Session {
             me: std::sync::OnceLock::new(),
             op_lock: tokio::sync::Mutex::new(()),
             exit_pending: std::sync::atomic::AtomicBool::new(false),
+            destroyed: std::sync::atomic::AtomicBool::new(false),
             tap,
         });
         let _ = session.me.set(Arc::downgrade(&session));
@@ -984,6 +989,12 @@ impl Session {
         let respawn = self.respawn.clone().ok_or_else(|| {
             SessionError::InvalidConfig("this session cannot be restarted".into())
         })?;
+        let destroyed = || self.destroyed.load(std::sync::atomic::Ordering::SeqCst);
+        if destroyed() {
+            return Err(SessionError::InvalidConfig(
+                "the session was destroyed".into(),
+            ));
+        }
         let old = self.pid();
         tokio::task::spawn_blocking(move || super::pty::kill_session_tree(old))
             .await
@@ -1028,6 +1039,16 @@ impl Session {
             self.publish_state(&inner);
             inner.ring.end()
         };
+        // Destroyed meanwhile: `terminate` saw the old pid or this one; end
+        // this one in case it was the old (both sides order pid and flag).
+        if destroyed() {
+            tokio::task::spawn_blocking(move || super::pty::kill_session_tree(pid))
+                .await
+                .map_err(|e| SessionError::Pty(e.to_string()))?;
+            return Err(SessionError::InvalidConfig(
+                "the session was destroyed".into(),
+            ));
+        }
         if let Some(r) = &self.reaper {
             r.watch(pid);
         }
@@ -1231,6 +1252,8 @@ impl Session {
 
     /// Kill everything the session started (blocking; short).
     pub fn terminate(&self) {
+        self.destroyed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let pid = self.pid();
         super::pty::kill_session_tree(pid);
         if let Some(r) = &self.reaper {
