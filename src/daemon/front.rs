@@ -35,10 +35,11 @@ fn connect_or_start(
     paths: &Paths,
     args: &ServeArgs,
 ) -> Result<(UnixStream, Vec<u8>, bool), DaemonError> {
+    // Ours and private before anything is said on a socket in it.
+    paths.ensure_dir()?;
     if let Some((s, rest)) = try_mcp(paths)? {
         return Ok((s, rest, false));
     }
-    paths.ensure_dir()?;
     // One front starts the daemon; the others wait here, then find it.
     let _lock = socket::lock_file(&paths.start_lock(), true)?;
     if let Some((s, rest)) = try_mcp(paths)? {
@@ -167,6 +168,8 @@ fn start_daemon(paths: &Paths, args: &ServeArgs) -> Result<std::process::Child, 
     Command::new(&exe)
         .arg("daemon")
         .args(daemon_argv(args))
+        // The sessions inherit the daemon's environment; this is the front's.
+        .env_remove("REPL_MCP_PERSIST")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
