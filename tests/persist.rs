@@ -587,3 +587,17 @@ async fn an_idle_daemon_exits() {
     assert!(exited, "the daemon is still running");
     assert!(!sock.exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repl_mcp_persist_in_the_environment_makes_a_front() {
+    let w = World::new("env");
+    // stdin is /dev/null: the front connects, sees the client gone, exits.
+    let (code, out, err) = w.run(&["--no-web-ui"], &[("REPL_MCP_PERSIST", "1")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.is_empty(), "{out}");
+    let (code, out, _) = w.run(&["daemon", "status"], &[]);
+    assert_eq!(code, 0, "a daemon was started: {out}");
+    let (code, out, err) = w.run(&["--persist", "--http", "127.0.0.1:0"], &[]);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("--http"), "{err}");
+}
