@@ -602,3 +602,31 @@ async fn repl_mcp_persist_in_the_environment_makes_a_front() {
     assert_ne!(code, 0, "{out}");
     assert!(err.contains("--http"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_front_started_while_the_daemon_stops_never_hangs() {
+    let w = World::new("restop");
+    let a = w.front(&[]).await;
+    create(&a.client, "bash").await;
+    let stopping = {
+        let envs = w.envs();
+        std::thread::spawn(move || {
+            Command::new(bin())
+                .args(["daemon", "stop"])
+                .envs(envs)
+                .stdout(std::process::Stdio::null())
+                .status()
+        })
+    };
+    let b = w.front(&[]).await;
+    let _ = stopping.join();
+    // Whichever daemon it reached, it is served (or the old one ended it
+    // and the client sees a closed server, never a hang).
+    let listed = tokio::time::timeout(
+        Duration::from_secs(10),
+        b.client
+            .call_tool(common::tool("list_repl_sessions", json!({}))),
+    )
+    .await;
+    assert!(listed.is_ok(), "no answer, no close: a hang");
+}

@@ -19,6 +19,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a handshake answer may take (a daemon still starting takes longest).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The handshake's reason when the daemon closed without answering.
+const CLOSED: &str = "closed without an answer";
+
 /// Run as a front until the client closes stdin or the daemon goes.
 pub fn run_front(args: &ServeArgs) -> anyhow::Result<()> {
     let paths = Paths::discover()?;
@@ -79,7 +82,11 @@ fn try_mcp(paths: &Paths) -> Result<Option<(UnixStream, Vec<u8>)>, DaemonError> 
     let Some(stream) = connect(paths)? else {
         return Ok(None);
     };
-    let (reply, stream, rest) = handshake(paths, stream, Want::Mcp)?;
+    let (reply, stream, rest) = match handshake(paths, stream, Want::Mcp) {
+        // A daemon on its way out (stopping, idle): as good as none.
+        Err(DaemonError::Handshake { reason, .. }) if reason == CLOSED => return Ok(None),
+        other => other?,
+    };
     let ours = super::version();
     if !reply.ok {
         return Err(if reply.version != ours {

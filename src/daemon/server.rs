@@ -40,7 +40,7 @@ pub fn run(args: ServeArgs, idle_exit: Duration) -> anyhow::Result<()> {
     unsafe { libc::setsid() };
     let paths = Paths::discover()?;
     paths.ensure_dir()?;
-    let Some(mut pid_lock) = socket::lock_file(&paths.pid_file(), false)? else {
+    let Some(mut pid_lock) = take_pid_lock(&paths)? else {
         anyhow::bail!(
             "a repl-mcp daemon already runs for this user ({})",
             paths.socket().display()
@@ -114,6 +114,19 @@ fn lost_sessions(paths: &Paths) -> Option<String> {
          its sessions ({}) are gone: create a new session",
         ids.join(", ")
     ))
+}
+
+/// The pid lock; a daemon on its way out (stopping, idle) has a few
+/// seconds to finish first.
+fn take_pid_lock(paths: &Paths) -> Result<Option<std::fs::File>, super::DaemonError> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let lock = socket::lock_file(&paths.pid_file(), false)?;
+        if lock.is_some() || Instant::now() > deadline {
+            return Ok(lock);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn write_pid(file: &mut std::fs::File) {
