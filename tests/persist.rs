@@ -2,186 +2,19 @@
 //! `XDG_RUNTIME_DIR` and `HOME` so tests never share a daemon.
 
 mod common;
+#[path = "persist/world.rs"]
+mod world;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Client, bin, call, create, eval, eventually, scratch, session_members};
-use rmcp::model::{
-    ClientCapabilities, ClientConfig as ClientInfo, ElicitRequestParams, ElicitResult,
-    ElicitationAction, Implementation, ProtocolVersion,
-};
-use rmcp::service::RequestContext;
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use common::{bin, call, create, eval, eventually, session_members};
+use rmcp::ServiceExt;
 use serde_json::json;
-
-/// A private world for one test: its own runtime dir (the daemon's socket)
-/// and home. Dropping it stops the daemon.
-struct World {
-    root: PathBuf,
-}
-
-impl World {
-    fn new(name: &str) -> Self {
-        let root = scratch(name);
-        std::fs::create_dir_all(root.join("run")).expect("run dir");
-        std::fs::create_dir_all(root.join("home")).expect("home dir");
-        Self { root }
-    }
-
-    fn dir(&self) -> PathBuf {
-        self.root.join("run/repl-mcp")
-    }
-
-    fn envs(&self) -> Vec<(&'static str, PathBuf)> {
-        vec![
-            ("XDG_RUNTIME_DIR", self.root.join("run")),
-            ("HOME", self.root.join("home")),
-            ("XDG_CONFIG_HOME", self.root.join("home/.config")),
-            ("XDG_STATE_HOME", self.root.join("home/.local/state")),
-            ("XDG_CACHE_HOME", self.root.join("home/.cache")),
-        ]
-    }
-
-    /// A `repl-mcp --persist` front's process, for an MCP client.
-    fn transport(&self, extra: &[&str]) -> TokioChildProcess {
-        let envs = self.envs();
-        let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        if !args.iter().any(|a| a.starts_with("--web")) {
-            args.push("--no-web-ui".into());
-        }
-        TokioChildProcess::new(tokio::process::Command::new(bin()).configure(|cmd| {
-            cmd.arg("--persist").args(&args);
-            cmd.envs(envs.iter().map(|(k, v)| (k, v)));
-            cmd.env("REPL_MCP_LOG", "warn");
-            cmd.env_remove("REPL_MCP_TEST_VERSION");
-        }))
-        .expect("spawn front")
-    }
-
-    /// A `repl-mcp --persist` front as an MCP client sees it.
-    async fn front(&self, extra: &[&str]) -> Front {
-        let transport = self.transport(extra);
-        let pid = transport.id().expect("front pid");
-        let info = ClientInfo::new(
-            ClientCapabilities::default(),
-            Implementation::new("repl-mcp-persist-tests", "0"),
-        );
-        let client = info.serve(transport).await.expect("MCP initialize");
-        Front { client, pid }
-    }
-
-    /// `repl-mcp <args>` in this world: (exit code, stdout, stderr).
-    fn run(&self, args: &[&str], extra_env: &[(&str, &str)]) -> (i32, String, String) {
-        let out = Command::new(bin())
-            .args(args)
-            .envs(self.envs())
-            .envs(extra_env.iter().copied())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run repl-mcp");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    fn daemon_pid(&self) -> i32 {
-        let text = std::fs::read_to_string(self.dir().join("daemon.pid")).expect("daemon.pid");
-        text.trim().parse().expect("a pid")
-    }
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = self.run(&["daemon", "stop"], &[]);
-        let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
-
-struct Front {
-    client: Client,
-    pid: u32,
-}
-
-impl Front {
-    fn kill9(&self) {
-        kill9(self.pid as i32);
-    }
-}
-
-fn kill9(pid: i32) {
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-}
-
-/// A live process (not a zombie).
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            let rest = s[s.rfind(')')? + 1..].trim_start().to_string();
-            Some(!rest.starts_with('Z'))
-        })
-        .unwrap_or(false)
-}
-
-async fn session_sid(c: &Client, id: &str) -> i32 {
-    let (d, _) = call(c, "get_session_details", json!({ "sessionId": id })).await;
-    d["session"]["pid"].as_i64().expect("pid") as i32
-}
-
-async fn listed(c: &Client) -> Vec<String> {
-    let (r, _) = call(c, "list_repl_sessions", json!({})).await;
-    r["sessions"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s["id"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Processes whose parent is `pid`.
-fn children(pid: i32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return vec![];
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .ok()
-                .and_then(|s| {
-                    let rest = &s[s.rfind(')')? + 1..];
-                    rest.split_whitespace().nth(1)?.parse::<i32>().ok()
-                })
-                == Some(pid)
-        })
-        .collect()
-}
-
-fn cmdline(pid: i32) -> String {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
-}
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path)
-        .expect("metadata")
-        .permissions()
-        .mode()
-        & 0o777
-}
+use world::{Approver, World, alive, children, cmdline, kill9, listed, mode, session_sid};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_session_outlives_its_front() {
@@ -417,30 +250,6 @@ async fn a_front_killed_mid_call_leaves_the_session_usable() {
     assert_eq!(r["output"], "42", "{r}");
 }
 
-/// A client whose person answers every elicitation with `answer`.
-#[derive(Clone)]
-struct Approver {
-    answer: bool,
-}
-
-impl ClientHandler for Approver {
-    async fn create_elicitation(
-        &self,
-        _request: ElicitRequestParams,
-        _context: RequestContext<RoleClient>,
-    ) -> Result<ElicitResult, rmcp::ErrorData> {
-        Ok(ElicitResult::new(ElicitationAction::Accept)
-            .with_content(json!({"approve": self.answer})))
-    }
-
-    fn get_info(&self) -> ClientInfo {
-        let mut caps = ClientCapabilities::default();
-        caps.elicitation = Some(Default::default());
-        ClientInfo::new(caps, Implementation::new("approver", "0"))
-            .with_protocol_version(ProtocolVersion::V_2025_11_25)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn elicitation_reaches_the_front_that_made_the_call() {
     let w = World::new("elicit");
@@ -629,4 +438,51 @@ async fn a_front_started_while_the_daemon_stops_never_hangs() {
     )
     .await;
     assert!(listed.is_ok(), "no answer, no close: a hang");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_user_is_refused_even_through_open_modes() {
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 || !common::have("python3") {
+        eprintln!("needs root (to play another user) and python3; skipped");
+        return;
+    }
+    let w = World::new("uid");
+    let _a = w.front(&[]).await;
+    // Open the modes wide, so only the peer-uid check stands in the way.
+    let sock = w.dir().join("daemon.sock");
+    for (path, m) in [
+        (w.root.clone(), 0o755),
+        (w.root.join("run"), 0o755),
+        (w.dir(), 0o755),
+        (sock.clone(), 0o777),
+    ] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m)).expect("chmod");
+    }
+    let script = format!(
+        "import os, socket\nos.setgid(65534)\nos.setuid(65534)\n\
+         s = socket.socket(socket.AF_UNIX)\ns.connect({:?})\ns.settimeout(10)\n\
+         try:\n    s.sendall(b'{{\"repl-mcp\": \"{}\", \"want\": \"status\"}}\\n')\n    \
+         print(repr(s.recv(4096)))\nexcept (ConnectionResetError, BrokenPipeError):\n    \
+         print('reset')\n",
+        sock.to_str().expect("utf-8"),
+        env!("CARGO_PKG_VERSION")
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        matches!(text.trim(), "b''" | "reset"),
+        "another uid got an answer: {text}"
+    );
+    // Its own user still gets one.
+    let (code, out, _) = w.run(&["daemon", "status"], &[]);
+    assert_eq!(code, 0, "{out}");
 }
