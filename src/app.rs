@@ -26,7 +26,7 @@ use crate::session::{ManagerConfig, SessionManager};
 const MIN_OUTPUT_CHARS: usize = 1000;
 
 /// What is ready before the runtime starts.
-struct Prepared {
+pub struct Prepared {
     guard: Arc<Guard>,
     preset_dirs: PresetDirs,
     plugins: Option<PluginHost>,
@@ -72,8 +72,8 @@ fn recordings(args: &ServeArgs) -> anyhow::Result<Arc<Recordings>> {
     Ok(Arc::new(Recordings::new(dir)))
 }
 
-/// The blocking part of start-up.
-fn prepare(args: &ServeArgs) -> anyhow::Result<Prepared> {
+/// The blocking part of start-up (before the async runtime starts).
+pub fn prepare(args: &ServeArgs) -> anyhow::Result<Prepared> {
     let guard = load_guard(args)?;
     let recordings = recordings(args)?;
     let mut preset_dirs = PresetDirs::standard();
@@ -89,8 +89,16 @@ fn prepare(args: &ServeArgs) -> anyhow::Result<Prepared> {
     })
 }
 
-/// Run the MCP server until the client goes or a signal comes.
+/// Run the MCP server until the client goes or a signal comes. With
+/// `--persist` (or `REPL_MCP_PERSIST=1`) this process is only a front for
+/// the per-user daemon, which owns the sessions.
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if args.persist || crate::daemon::persist_from_env() {
+        if args.http.is_some() {
+            anyhow::bail!("--persist serves stdio clients; it cannot be combined with --http");
+        }
+        return crate::daemon::run_front(&args);
+    }
     let prepared = prepare(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -99,7 +107,39 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(run(args, prepared))
 }
 
-async fn run(args: ServeArgs, prepared: Prepared) -> anyhow::Result<()> {
+/// The parts every MCP connection shares: one session manager, one policy
+/// guard, one web view.
+pub struct Composed {
+    pub manager: Arc<SessionManager>,
+    pub guard: Arc<Guard>,
+    pub web: Option<Arc<dyn WebLinks>>,
+    limits: OutputLimits,
+}
+
+impl Composed {
+    /// The MCP server of one new connection.
+    pub fn connect(&self) -> ReplServer {
+        ReplServer::new(
+            Arc::clone(&self.manager),
+            self.web.clone(),
+            self.limits.clone(),
+            Arc::clone(&self.guard),
+        )
+    }
+
+    /// End every session and flush the audit log.
+    pub async fn finish(&self) {
+        tracing::info!("shutting down; ending every session");
+        let manager = Arc::clone(&self.manager);
+        let _ = tokio::task::spawn_blocking(move || manager.shutdown()).await;
+        // Flushing waits for the audit writer: not on an async worker.
+        let guard = Arc::clone(&self.guard);
+        let _ = tokio::task::spawn_blocking(move || guard.flush()).await;
+    }
+}
+
+/// Build the shared parts inside the runtime, from what [`prepare`] loaded.
+pub async fn compose(args: &ServeArgs, prepared: Prepared) -> Composed {
     let Prepared {
         guard,
         preset_dirs,
@@ -121,33 +161,34 @@ async fn run(args: ServeArgs, prepared: Prepared) -> anyhow::Result<()> {
     let web: Option<Arc<dyn WebLinks>> = if args.no_web_ui {
         None
     } else {
-        web::start(&args, &manager, recordings).await
+        web::start(args, &manager, recordings).await
     };
+    Composed {
+        manager,
+        guard,
+        web,
+        limits,
+    }
+}
+
+async fn run(args: ServeArgs, prepared: Prepared) -> anyhow::Result<()> {
+    let composed = Arc::new(compose(&args, prepared).await);
     let stop = CancellationToken::new();
     spawn_signal_handler(stop.clone());
     let connect = {
-        let (manager, guard) = (Arc::clone(&manager), Arc::clone(&guard));
-        move || {
-            ReplServer::new(
-                Arc::clone(&manager),
-                web.clone(),
-                limits.clone(),
-                Arc::clone(&guard),
-            )
-        }
+        let composed = Arc::clone(&composed);
+        move || composed.connect()
     };
     let result = match args.http {
         Some(addr) => transport::serve_http(connect, addr, args.token.clone(), stop.clone()).await,
         None => transport::serve_stdio(connect(), stop).await,
     };
-    tracing::info!("shutting down; ending every session");
-    manager.shutdown();
-    // Flushing waits for the audit writer: not on an async worker.
-    let _ = tokio::task::spawn_blocking(move || guard.flush()).await;
+    composed.finish().await;
     result
 }
 
-fn spawn_signal_handler(stop: CancellationToken) {
+/// SIGTERM, SIGINT or SIGHUP cancel `stop`.
+pub fn spawn_signal_handler(stop: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
     tokio::spawn(async move {
         let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (

@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 mod kernel;
+mod persist;
 mod recorded;
 mod targets;
 
@@ -46,6 +47,14 @@ impl Client {
     }
 
     fn spawn_with(bin: &PathBuf, extra: &[&str]) -> anyhow::Result<Self> {
+        Self::spawn_env(bin, extra, &[])
+    }
+
+    fn spawn_env(
+        bin: &PathBuf,
+        extra: &[&str],
+        envs: &[(&str, &std::path::Path)],
+    ) -> anyhow::Result<Self> {
         let config_home = config_home();
         std::fs::create_dir_all(&config_home)?;
         // The bench opens more sessions, faster, than the default policy
@@ -62,6 +71,7 @@ impl Client {
             .arg(&policy)
             .env("XDG_CONFIG_HOME", &config_home)
             .env("REPL_MCP_LOG", "warn")
+            .envs(envs.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -334,6 +344,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         ms(raw_median),
         "`print(i*7)`, result checked".into(),
     );
+    persist::through_front(&bin, &mut c, &id, args.evals, &mut row)?;
     targets::ssh_round_trip(&mut c, args.evals, &mut row)?;
     kernel::kernel_rows(&mut c, &mut row)?;
 

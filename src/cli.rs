@@ -47,6 +47,9 @@ pub enum Command {
     Config(crate::client_config::ConfigArgs),
     /// Write, build, test and check WebAssembly strategy plugins.
     Plugin(crate::plugin::cli::PluginArgs),
+    /// The per-user daemon that keeps sessions for `--persist` fronts
+    /// (`daemon` runs it; `daemon status`, `daemon stop`).
+    Daemon(crate::daemon::DaemonArgs),
     /// Internal: the orphan watchdog started by the server.
     #[command(name = "__reaper", hide = true)]
     Reaper,
@@ -87,6 +90,13 @@ pub struct ServeArgs {
     /// Record every session as an asciicast v2 transcript, DIR/<session id>.cast.
     #[arg(long, env = "REPL_MCP_RECORD_DIR", value_name = "DIR")]
     pub record_dir: Option<PathBuf>,
+    /// Keep sessions in a per-user daemon, so they outlive this client
+    /// (also REPL_MCP_PERSIST=1; README, Sessions that survive restarts).
+    #[arg(long)]
+    pub persist: bool,
+    /// With --persist: how long a session no client uses is kept (e.g. 30m, 2h, 0).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = crate::daemon::parse_duration)]
+    pub keep_for: std::time::Duration,
 }
 
 /// An option given on the command line (not a default, not the environment,
@@ -121,7 +131,7 @@ impl ServeArgs {
     ) -> ServeArgs {
         merge_fields!(before, before_m, after, after_m;
             http, token, no_web_ui, web_port, web_host, web_allow_remote,
-            history_bytes, max_output_chars, policy, presets_dir, record_dir)
+            history_bytes, max_output_chars, policy, presets_dir, record_dir, persist, keep_for)
     }
 }
 

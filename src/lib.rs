@@ -10,6 +10,7 @@ pub mod bench;
 pub mod cast;
 pub mod cli;
 pub mod client_config;
+pub mod daemon;
 pub mod mcp;
 pub mod package;
 pub mod paths;

@@ -15,6 +15,10 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Preset(args)) => std::process::exit(repl_mcp::package::cli::run(args)),
         Some(Command::Config(args)) => std::process::exit(repl_mcp::client_config::run(args)),
         Some(Command::Plugin(args)) => std::process::exit(repl_mcp::plugin::cli::run(&args)),
+        Some(Command::Daemon(args)) => {
+            init_logging();
+            std::process::exit(repl_mcp::daemon::run(args))
+        }
         None => {
             init_logging();
             repl_mcp::app::serve(cli.serve)

@@ -209,3 +209,41 @@ fn generic_write_needs_a_path() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--path"));
 }
+
+#[test]
+fn persist_goes_into_every_clients_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exe = bin_abs();
+    let out = ok(&run(tmp.path(), &["claude-code", "--persist"]));
+    assert_eq!(
+        out.trim(),
+        format!("claude mcp add repl-mcp -- {exe} --persist")
+    );
+    let out = ok(&run(tmp.path(), &["cursor", "--persist"]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["mcpServers"]["repl-mcp"]["args"],
+        serde_json::json!(["--persist"])
+    );
+    // Codex: an existing entry keeps its own arguments and gains --persist.
+    let file = tmp.path().join("config.toml");
+    std::fs::write(
+        &file,
+        "[mcp_servers.repl-mcp]\ncommand = \"old\"\nargs = [\"--no-web-ui\"]\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    ok(&run(
+        tmp.path(),
+        &["codex", "--persist", "--write", "--path", path],
+    ));
+    let t: toml::Table = toml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let args = t["mcp_servers"]["repl-mcp"]["args"].as_array().unwrap();
+    let args: Vec<&str> = args.iter().filter_map(|a| a.as_str()).collect();
+    assert_eq!(args, ["--no-web-ui", "--persist"]);
+    let again = ok(&run(
+        tmp.path(),
+        &["codex", "--persist", "--write", "--path", path],
+    ));
+    assert!(again.contains("nothing to do"), "{again}");
+}

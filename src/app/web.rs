@@ -96,6 +96,10 @@ impl WebLinks for WebViewLinks {
     fn forget(&self, session_id: &str) {
         self.handle.forget_session(session_id);
     }
+
+    fn index_url(&self) -> Option<String> {
+        Some(self.handle.index_url())
+    }
 }
 
 /// Start the web view. A failure to start it is logged and the server

@@ -72,6 +72,15 @@ pub struct ConfigArgs {
     /// Server name in the client's config.
     #[arg(long, default_value = "repl-mcp")]
     pub name: String,
+    /// Start the server with `--persist`: sessions live in a per-user daemon
+    /// and survive client restarts.
+    #[arg(long)]
+    pub persist: bool,
+}
+
+/// The arguments the client passes to the server.
+pub fn server_args(persist: bool) -> &'static [&'static str] {
+    if persist { &["--persist"] } else { &[] }
 }
 
 /// How a client's config file is shaped.
@@ -150,36 +159,41 @@ pub fn current_binary() -> Result<PathBuf, ConfigError> {
 }
 
 /// The server entry for JSON clients.
-fn json_entry(client: Client, exe: &Path) -> Value {
+fn json_entry(client: Client, exe: &Path, args: &[&str]) -> Value {
     let command = exe.display().to_string();
     match client.format() {
         Format::Json {
             stdio_type: true, ..
-        } => json!({ "type": "stdio", "command": command, "args": [] }),
-        _ => json!({ "command": command, "args": [] }),
+        } => json!({ "type": "stdio", "command": command, "args": args }),
+        _ => json!({ "command": command, "args": args }),
     }
 }
 
 /// What `config <client>` prints.
-pub fn snippet(client: Client, name: &str, exe: &Path) -> String {
+pub fn snippet(client: Client, name: &str, exe: &Path, args: &[&str]) -> String {
     match client.format() {
         _ if client == Client::ClaudeCode => {
-            format!(
+            let mut line = format!(
                 "claude mcp add {} -- {}",
                 shell_quote(name),
                 shell_quote(&exe.display().to_string())
-            )
+            );
+            for a in args {
+                line.push(' ');
+                line.push_str(&shell_quote(a));
+            }
+            line
         }
         Format::Json { key, .. } => {
             let mut servers = Map::new();
-            servers.insert(name.to_string(), json_entry(client, exe));
+            servers.insert(name.to_string(), json_entry(client, exe, args));
             let mut root = Map::new();
             root.insert(key.to_string(), Value::Object(servers));
             serde_json::to_string_pretty(&Value::Object(root)).unwrap_or_default()
         }
         Format::CodexToml => {
             let mut doc = toml_edit::DocumentMut::new();
-            insert_codex(&mut doc, name, exe);
+            insert_codex(&mut doc, name, exe, args);
             doc.to_string().trim_end().to_string()
         }
     }
@@ -239,10 +253,14 @@ pub fn merge_json(
     Ok(Some(text))
 }
 
-fn insert_codex(doc: &mut toml_edit::DocumentMut, name: &str, exe: &Path) {
+fn toml_args(args: &[&str]) -> toml_edit::Array {
+    args.iter().copied().collect()
+}
+
+fn insert_codex(doc: &mut toml_edit::DocumentMut, name: &str, exe: &Path, args: &[&str]) {
     let mut table = toml_edit::Table::new();
     table.insert("command", toml_edit::value(exe.display().to_string()));
-    table.insert("args", toml_edit::value(toml_edit::Array::new()));
+    table.insert("args", toml_edit::value(toml_args(args)));
     let servers = doc.entry("mcp_servers").or_insert_with(|| {
         let mut t = toml_edit::Table::new();
         t.set_implicit(true);
@@ -253,8 +271,18 @@ fn insert_codex(doc: &mut toml_edit::DocumentMut, name: &str, exe: &Path) {
             // Keep the user's other keys (env, timeouts…) of an existing entry.
             Some(existing) => {
                 existing.insert("command", toml_edit::value(exe.display().to_string()));
-                if existing.get("args").is_none() {
-                    existing.insert("args", toml_edit::value(toml_edit::Array::new()));
+                match existing.get_mut("args").and_then(|a| a.as_array_mut()) {
+                    // Keep the user's arguments; add ours that are missing.
+                    Some(have) => {
+                        for a in args {
+                            if !have.iter().any(|v| v.as_str() == Some(a)) {
+                                have.push(*a);
+                            }
+                        }
+                    }
+                    None => {
+                        existing.insert("args", toml_edit::value(toml_args(args)));
+                    }
                 }
             }
             None => {
@@ -270,6 +298,7 @@ pub fn merge_codex(
     existing: &str,
     name: &str,
     exe: &Path,
+    args: &[&str],
 ) -> Result<Option<String>, ConfigError> {
     let mut doc: toml_edit::DocumentMut =
         existing
@@ -287,7 +316,7 @@ pub fn merge_codex(
             message: "`mcp_servers` is not a table".into(),
         });
     }
-    insert_codex(&mut doc, name, exe);
+    insert_codex(&mut doc, name, exe, args);
     let text = doc.to_string();
     Ok((text != existing).then_some(text))
 }
@@ -357,6 +386,7 @@ pub fn write_config(
     path: &Path,
     name: &str,
     exe: &Path,
+    args: &[&str],
 ) -> Result<WriteOutcome, ConfigError> {
     let existing = match std::fs::read_to_string(path) {
         Ok(s) => Some(s),
@@ -365,8 +395,10 @@ pub fn write_config(
     };
     let current = existing.as_deref().unwrap_or("");
     let merged = match client.format() {
-        Format::Json { key, .. } => merge_json(path, current, key, name, json_entry(client, exe))?,
-        Format::CodexToml => merge_codex(path, current, name, exe)?,
+        Format::Json { key, .. } => {
+            merge_json(path, current, key, name, json_entry(client, exe, args))?
+        }
+        Format::CodexToml => merge_codex(path, current, name, exe, args)?,
     };
     let Some(text) = merged else {
         return Ok(WriteOutcome::Unchanged);
@@ -402,7 +434,8 @@ fn run_inner(args: &ConfigArgs) -> Result<(), ConfigError> {
         return Err(ConfigError::Usage("--name must be a non-empty name".into()));
     }
     let exe = current_binary()?;
-    let text = snippet(args.client, &args.name, &exe);
+    let server_args = server_args(args.persist);
+    let text = snippet(args.client, &args.name, &exe, server_args);
     let path = args.path.clone().or_else(|| args.client.default_path());
     if !args.write {
         println!("{text}");
@@ -423,7 +456,7 @@ fn run_inner(args: &ConfigArgs) -> Result<(), ConfigError> {
     let path = path.ok_or_else(|| {
         ConfigError::Usage("this client has no usual config file: pass --path FILE".into())
     })?;
-    match write_config(args.client, &path, &args.name, &exe)? {
+    match write_config(args.client, &path, &args.name, &exe, server_args)? {
         WriteOutcome::Created => println!("Created {} with server `{}`", path.display(), args.name),
         WriteOutcome::Updated { backup } => {
             println!("Updated {} (server `{}`)", path.display(), args.name);
@@ -481,18 +514,30 @@ mod tests {
     #[test]
     fn codex_merge_keeps_comments() {
         let src = "# my config\nmodel = \"o3\"\n\n[mcp_servers.other]\ncommand = \"x\"\n";
-        let out = merge_codex(Path::new("c.toml"), src, "repl-mcp", Path::new("/bin/r"))
-            .unwrap()
-            .unwrap();
+        let out = merge_codex(
+            Path::new("c.toml"),
+            src,
+            "repl-mcp",
+            Path::new("/bin/r"),
+            &[],
+        )
+        .unwrap()
+        .unwrap();
         assert!(out.starts_with("# my config\nmodel = \"o3\""), "{out}");
         assert!(
             out.contains("[mcp_servers.repl-mcp]\ncommand = \"/bin/r\"\nargs = []"),
             "{out}"
         );
         assert!(
-            merge_codex(Path::new("c.toml"), &out, "repl-mcp", Path::new("/bin/r"))
-                .unwrap()
-                .is_none()
+            merge_codex(
+                Path::new("c.toml"),
+                &out,
+                "repl-mcp",
+                Path::new("/bin/r"),
+                &[]
+            )
+            .unwrap()
+            .is_none()
         );
     }
 }

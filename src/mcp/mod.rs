@@ -18,4 +18,4 @@ pub use answer::{AnswerError, parse_answer};
 pub use gate::{Action, ActionFacts, AnswerVia, CallGate, Origin, PolicyGate, Refusal};
 pub use guard::Guard;
 pub use schema::problems as schema_problems;
-pub use server::{OutputLimits, ReplServer, WebLinks, WebUrls};
+pub use server::{OutputLimits, ReplServer, SessionUse, WebLinks, WebUrls};

@@ -38,6 +38,11 @@ pub struct CreateSessionParams {
     // the name says it, and the tools' text has a budget.
     #[serde(default)]
     pub record: Option<bool>,
+    // With --persist: how long the session outlives its last client ("2h",
+    // "30m", seconds). No doc comment: the tools' text has a budget.
+    #[serde(default, deserialize_with = "crate::daemon::deserialize_keep_for")]
+    #[schemars(with = "Option<String>")]
+    pub keep_for: Option<std::time::Duration>,
 }
 
 /// What a client sees of [`CustomConfig`] (deserialised by the session layer).

@@ -35,6 +35,25 @@ pub trait WebLinks: Send + Sync {
     fn register(&self, session_id: &str) -> Option<WebUrls>;
     fn urls(&self, session_id: &str) -> Option<WebUrls>;
     fn forget(&self, session_id: &str);
+    /// The web view's index page (`daemon status` shows it).
+    fn index_url(&self) -> Option<String> {
+        None
+    }
+}
+
+/// What the daemon learns of one connection's sessions: its front attaches
+/// to the sessions it creates or names in a call.
+pub trait SessionUse: Send + Sync {
+    /// A call named this session.
+    fn used(&self, session_id: &str);
+    /// This connection created the session; `keep_for` is its own lifetime
+    /// once no front is attached (`None`: the daemon's default).
+    fn created(&self, session_id: &str, keep_for: Option<std::time::Duration>);
+    /// Added to "session not found": e.g. that an earlier daemon died and
+    /// its sessions with it.
+    fn unknown_session_note(&self) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +77,8 @@ pub struct ReplServer {
     pub(super) manager: Arc<SessionManager>,
     pub(super) web: Option<Arc<dyn WebLinks>>,
     pub(super) limits: OutputLimits,
+    /// Set when a daemon serves this connection for a front.
+    pub(super) uses: Option<Arc<dyn SessionUse>>,
     guard: Arc<Guard>,
     connection: u64,
     /// Shared by the clones of this connection's server; dropped with the last.
@@ -97,6 +118,7 @@ impl ReplServer {
             manager,
             web,
             limits,
+            uses: None,
             _end: Arc::new(ConnectionEnd {
                 guard: Arc::clone(&guard),
                 connection,
@@ -105,6 +127,12 @@ impl ReplServer {
             connection,
             tool_router: Self::all_tools(),
         }
+    }
+
+    /// Report this connection's use of sessions to `uses` (the daemon).
+    pub fn with_session_use(mut self, uses: Arc<dyn SessionUse>) -> Self {
+        self.uses = Some(uses);
+        self
     }
 
     /// Every tool, as `tools/list` shows it.
@@ -158,6 +186,9 @@ impl ServerHandler for ReplServer {
         let raw = Value::Object(request.arguments.clone().unwrap_or_default());
         let target: SessionRef = serde_json::from_value(raw.clone()).unwrap_or_default();
         let session_id = target.session_id.as_deref();
+        if let (Some(uses), Some(id)) = (&self.uses, session_id) {
+            uses.used(id);
+        }
         let args = self.shown_arguments(&tool, session_id, raw);
         let answered = approval_answer(
             &tool,

@@ -240,6 +240,10 @@ pub struct Session {
     /// The program exited while its last output was still unread: the
     /// reader reports the exit once it has taken that output.
     exit_pending: std::sync::atomic::AtomicBool,
+    /// Set by [`Session::terminate`]: a destroyed session is never restarted
+    /// (a call still waiting on it, say from another client, must not
+    /// bring its REPL back).
+    destroyed: std::sync::atomic::AtomicBool,
     /// The transcript recorder (a no-op unless the session is recorded).
     tap: super::tap::Tap,
     /// Whether the reader thread holds output not yet in the state.
@@ -328,6 +332,7 @@ impl Session {
             me: std::sync::OnceLock::new(),
             op_lock: tokio::sync::Mutex::new(()),
             exit_pending: std::sync::atomic::AtomicBool::new(false),
+            destroyed: std::sync::atomic::AtomicBool::new(false),
             tap,
             reader_mark: ReaderMark::default(),
             gate,

@@ -64,6 +64,9 @@ impl ReplServer {
             }
         };
         let session = &created.session;
+        if let Some(uses) = &self.uses {
+            uses.created(session.id(), p.keep_for);
+        }
         let urls = self.web.as_ref().and_then(|w| w.register(session.id()));
         let (startup_output, _) = head_tail(&created.startup.output, 4000, session.id());
         let mut r = CreateSessionResult {
@@ -150,7 +153,7 @@ impl ReplServer {
     }
 
     #[tool(
-        description = "Presets and targets (where a preset runs): where each comes from, whether its program is installed, their parameters.",
+        description = "Presets and targets (where a preset runs): their source, whether installed, parameters.",
         input_schema = schema::input::<DebugParams>(),
         output_schema = schema::output::<ListConfigurationsResult>(),
         annotations(title = "List configurations", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)

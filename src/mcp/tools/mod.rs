@@ -48,9 +48,13 @@ impl ReplServer {
         &self,
         id: &str,
     ) -> Result<Arc<Session>, Box<Result<CallToolResult, McpError>>> {
-        self.manager
-            .get(id)
-            .map_err(|e| Box::new(fail(&R::failure(e.to_string()))))
+        self.manager.get(id).map_err(|e| {
+            let mut message = e.to_string();
+            if let Some(note) = self.uses.as_ref().and_then(|u| u.unknown_session_note()) {
+                message = format!("{message}. {note}");
+            }
+            Box::new(fail(&R::failure(message)))
+        })
     }
 
     fn web_url(&self, id: &str) -> Option<String> {

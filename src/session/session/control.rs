@@ -10,6 +10,12 @@ impl Session {
         let respawn = self.respawn.clone().ok_or_else(|| {
             SessionError::InvalidConfig("this session cannot be restarted".into())
         })?;
+        let destroyed = || self.destroyed.load(std::sync::atomic::Ordering::SeqCst);
+        if destroyed() {
+            return Err(SessionError::InvalidConfig(
+                "the session was destroyed".into(),
+            ));
+        }
         let old = self.pid();
         tokio::task::spawn_blocking(move || crate::session::pty::kill_session_tree(old))
             .await
@@ -57,6 +63,16 @@ impl Session {
             self.publish_state(&inner);
             inner.ring.end()
         };
+        // Destroyed meanwhile: `terminate` saw the old pid or this one; end
+        // this one in case it was the old (both sides order pid and flag).
+        if destroyed() {
+            tokio::task::spawn_blocking(move || crate::session::pty::kill_session_tree(pid))
+                .await
+                .map_err(|e| SessionError::Pty(e.to_string()))?;
+            return Err(SessionError::InvalidConfig(
+                "the session was destroyed".into(),
+            ));
+        }
         if let Some(r) = &self.reaper {
             r.watch(pid);
         }
@@ -146,6 +162,8 @@ impl Session {
 
     /// Kill everything the session started (blocking; short).
     pub fn terminate(&self) {
+        self.destroyed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let pid = self.pid();
         crate::session::pty::kill_session_tree(pid);
         if let Some(r) = &self.reaper {
