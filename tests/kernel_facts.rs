@@ -94,6 +94,22 @@ async fn a_shell_read_is_a_line_a_silent_read_a_secret_and_the_foreground_is_nam
     let r = eval(c, &id, "ja").await;
     assert_eq!(r["state"], "ready", "{r:#}");
     assert!(r.get("foreground").is_none(), "{r:#}");
+
+    // A program that answers each line and reads the next: each answer is
+    // reported at once, not at the timeout.
+    let r = eval_opts(c, &id, "cat", long()).await;
+    assert_waits_for(&r, "line");
+    for line in ["eins", "zwei"] {
+        let r = eval_opts(c, &id, line, long()).await;
+        assert_waits_for(&r, "line");
+        assert_eq!(r["output"], line, "{r:#}");
+    }
+    call(
+        c,
+        "send_signal_to_session",
+        json!({ "sessionId": id, "signal": "SIGINT" }),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -239,13 +255,32 @@ async fn every_installed_repl_reads_a_line() {
             "ABC",
         ),
         ("zsh", "zsh", "read x", "abc", "echo ${x:u}", "ABC"),
+        (
+            "tclsh",
+            "tclsh",
+            "gets stdin x",
+            "abc",
+            "puts [string toupper $x]",
+            "ABC",
+        ),
+        (
+            "ghci",
+            "ghci",
+            "x <- getLine",
+            "abc",
+            "putStrLn (reverse x)",
+            "cba",
+        ),
     ];
+    // ghci reads stdin unbuffered: line mode off, echo on — keys, as far as
+    // the kernel can tell.
+    let kind = |preset: &str| if preset == "ghci" { "key" } else { "line" };
     for (preset, program, read, answer, show, want) in cases {
         let Some(id) = create_if_installed(c, preset, program).await else {
             continue;
         };
         let r = eval_opts(c, &id, read, long()).await;
-        assert_waits_for(&r, "line");
+        assert_waits_for(&r, kind(preset));
         let r = eval(c, &id, answer).await;
         assert!(r["state"] == "ready", "{preset}: {r:#}");
         let r = eval(c, &id, show).await;

@@ -93,6 +93,11 @@ pub struct PromptConfig {
     /// The key that leaves this REPL's pager (used by recovery).
     #[serde(default)]
     pub pager_quit: Option<String>,
+    /// The REPL keeps reading its terminal while a command runs (node's
+    /// event loop while a promise is awaited): a read then counts as a
+    /// question only when prompt text stands on the cursor line.
+    #[serde(default)]
+    pub reads_while_running: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

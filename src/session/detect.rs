@@ -74,6 +74,8 @@ pub struct PromptMatcher {
     /// with the text they were given as.
     learned: Vec<Regex>,
     learned_sources: Vec<String>,
+    /// See [`PromptConfig::reads_while_running`].
+    pub reads_while_running: bool,
 }
 
 impl PromptMatcher {
@@ -91,6 +93,7 @@ impl PromptMatcher {
             awaiting,
             learned: Vec::new(),
             learned_sources: Vec::new(),
+            reads_while_running: cfg.reads_while_running,
         })
     }
 

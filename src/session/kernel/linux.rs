@@ -76,7 +76,11 @@ pub fn typed_unread(master: RawFd) -> Option<usize> {
         .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK)
         .open(path)
         .ok()?;
-    super::queued(std::os::fd::AsRawFd::as_raw_fd(&slave))
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&slave);
+    // Settles keystrokes still in flight into the read queue (see
+    // `terminal_still`); the answer itself is the count below.
+    super::readable_now(fd)?;
+    super::queued(fd)
 }
 
 /// Whether a thread of this process is on a CPU (state `R`).

@@ -139,7 +139,26 @@ pub fn probe(master: RawFd) -> KernelFacts {
 /// we hold (else the program may be reading our own keystrokes, or have
 /// printed its prompt a moment ago). `false` when unsure.
 pub fn terminal_still(master: RawFd) -> bool {
-    queued(master) == Some(0) && os::typed_unread(master) == Some(0)
+    // Bytes cross a PTY through the kernel's flip buffers, moved by a
+    // worker a moment later (longer on a loaded machine): a zero-timeout
+    // poll makes the line discipline finish that move first, so the counts
+    // below are exact.
+    readable_now(master) == Some(false)
+        && queued(master) == Some(0)
+        && os::typed_unread(master) == Some(0)
+}
+
+/// Whether `fd` has input right now, after the kernel has moved what is in
+/// flight (`None`: the poll failed).
+pub(crate) fn readable_now(fd: RawFd) -> Option<bool> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one pollfd, owned here; a zero timeout never blocks.
+    let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
+    (rc >= 0).then_some(pfd.revents & libc::POLLIN != 0)
 }
 
 /// Whether one of our own threads is on a CPU (`None`: cannot tell).

@@ -127,7 +127,11 @@ impl Session {
             };
             let start = inner.ring.end();
             inner.last_actor = opts.actor;
-            if inner.state.is_prompt() {
+            // An answer to a question is input like a command: the program
+            // works on it until it shows a prompt or asks again (a `cat`
+            // that echoes the line and reads the next).
+            if inner.state.is_prompt() || inner.state == SessionState::AwaitingInput {
+                inner.awaiting = None;
                 inner.set_state(SessionState::Busy);
             }
             self.publish_state(&inner);

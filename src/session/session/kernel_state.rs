@@ -280,10 +280,10 @@ impl Inner {
         if self.state == SessionState::Starting {
             return false;
         }
-        // An event-loop REPL (node awaiting a promise) keeps watching the
-        // terminal while a command runs: only a prompt text on the cursor
+        // A REPL that keeps reading while a command runs (node awaiting a
+        // promise; its preset says so): only a prompt text on the cursor
         // line says the program asked for a line.
-        let event_loop = facts.activity == Activity::WatchingTerminal
+        let event_loop = self.matcher.reads_while_running
             && facts.foreground.as_ref().map(|f| f.pid) == Some(self.pid);
         if event_loop && line.trim().is_empty() {
             return false;

@@ -150,11 +150,33 @@ fn the_kernel_leaves_known_prompts_sleepers_and_event_loops_alone() {
     // Sleeping or computing: nothing to report.
     assert!(!m.apply_kernel(&facts(true, true, Activity::Sleeping, 100)));
     assert!(!m.apply_kernel(&facts(true, true, Activity::Running, 100)));
-    // The REPL's own event loop watching the terminal, nothing on the line.
-    assert!(!m.apply_kernel(&facts(false, false, Activity::WatchingTerminal, 100)));
     // Unknown facts change nothing.
     assert!(!m.apply_kernel(&KernelFacts::default()));
     assert_eq!(m.state, SessionState::Busy);
+}
+
+#[test]
+fn a_repl_that_reads_while_running_asks_only_with_prompt_text() {
+    let mut node = python();
+    node.reads_while_running = true;
+    let mut m = machine(node, false, false);
+    feed_all(&mut m, &[b">>> "]);
+    m.set_state(SessionState::Busy);
+    feed_all(&mut m, &[b"await sleep(1)\r\n"]);
+    let watching = facts(true, true, Activity::WatchingTerminal, 100);
+    assert!(
+        !m.apply_kernel(&watching),
+        "its own event loop, nothing asked"
+    );
+    feed_all(&mut m, &[b"Farbe? "]);
+    assert!(m.apply_kernel(&watching));
+    assert_eq!(m.awaiting.as_deref(), Some("line"));
+    // Any other REPL reading with nothing on the line asks for one (ghci's getLine).
+    let mut m = python_machine();
+    feed_all(&mut m, &[b">>> "]);
+    m.set_state(SessionState::Busy);
+    feed_all(&mut m, &[b"x = input()\r\n"]);
+    assert!(m.apply_kernel(&facts(true, true, Activity::WatchingTerminal, 100)));
 }
 
 #[test]
