@@ -16,7 +16,7 @@ pub use plugins::start_plugin_host;
 
 use crate::cast::Recordings;
 use crate::cli::ServeArgs;
-use crate::mcp::{Guard, OutputLimits, PolicyGate, ReplServer, WebLinks, transport};
+use crate::mcp::{Guard, OutputLimits, PolicyGate, ReplServer, WebGate, WebLinks, transport};
 use crate::plugin::PluginHost;
 use crate::policy::{AuditLog, Policy};
 use crate::preset::PresetDirs;
@@ -121,7 +121,9 @@ async fn run(args: ServeArgs, prepared: Prepared) -> anyhow::Result<()> {
     let web: Option<Arc<dyn WebLinks>> = if args.no_web_ui {
         None
     } else {
-        web::start(&args, &manager, recordings).await
+        // A person's lines in the web view meet the same input rules.
+        let gate = WebGate::new(Arc::clone(&guard));
+        web::start(&args, &manager, recordings, gate).await
     };
     let stop = CancellationToken::new();
     spawn_signal_handler(stop.clone());

@@ -41,6 +41,11 @@ pub enum ServerMessage {
     Closed {
         reason: String,
     },
+    /// A line typed in the page was not submitted: the policy refused it
+    /// (`message` names the rule); the line was killed on the terminal.
+    Refused {
+        message: String,
+    },
     /// Something the page asked for failed (e.g. the PTY refused input).
     Error {
         message: String,
