@@ -137,8 +137,8 @@ async fn a_line_typed_in_the_page_meets_the_input_rules_and_is_audited() {
     );
     assert!(!out.join("denied").exists(), "a refused line ran");
 
-    // The word put together on the screen with an arrow key, not in the
-    // keys' order: the cursor line shows it, and that is refused too.
+    // The word put together with an arrow key, not in the keys' order: the
+    // keys are replayed as a line editor would, as the agent's input is.
     let edited = touch(&out, "edited", "_marker");
     let mut keys = edited.into_bytes();
     for _ in 0.."_marker')".len() {
@@ -147,13 +147,22 @@ async fn a_line_typed_in_the_page_meets_the_input_rules_and_is_audited() {
     keys.extend_from_slice(b"forbidden\r");
     type_keys(&mut ws, &keys).await;
     let refused = until_message(&mut ws, "refused").await;
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains(DENIED),
-        "{refused}"
+    let why = refused["message"].as_str().unwrap_or_default();
+    assert!(why.contains(DENIED), "{refused}");
+
+    // The word completed by the program (Tab): only the screen shows it.
+    let r = eval(&client, &id, "globals()['forbidden' + '_marker_x'] = 'x'").await;
+    assert_eq!(r["state"], "ready", "{r:#}");
+    let completed = format!(
+        "open(r'{}', 'w').write(forbidden_m\t",
+        out.join("completed").display()
     );
+    type_keys(&mut ws, completed.as_bytes()).await;
+    type_keys(&mut ws, b")\r").await;
+    let refused = until_message(&mut ws, "refused").await;
+    let why = refused["message"].as_str().unwrap_or_default();
+    assert!(why.contains(DENIED), "{refused}");
+
     type_keys(
         &mut ws,
         format!("{}\r", touch(&out, "after", "ok")).as_bytes(),
@@ -165,8 +174,9 @@ async fn a_line_typed_in_the_page_meets_the_input_rules_and_is_audited() {
     );
     assert!(
         !out.join("edited").exists(),
-        "a line refused on the screen ran"
+        "a line edited with arrows ran"
     );
+    assert!(!out.join("completed").exists(), "a completed line ran");
 
     // A read-only page types nothing.
     let mut watcher = open_page(&read_only).await;
@@ -205,6 +215,20 @@ async fn a_line_typed_in_the_page_meets_the_input_rules_and_is_audited() {
     .await;
     assert_eq!(r["state"], "awaiting_input", "{r:#}");
     type_keys(&mut ws, format!("{SECRET}\r").as_bytes()).await;
+    // The page hears of the question, then (after the Enter) of the prompt.
+    let answered = tokio::time::timeout(WAIT, async {
+        let mut asked = false;
+        while let Some(Ok(m)) = ws.next().await {
+            let Message::Text(t) = m else { continue };
+            asked |= t.as_str().contains("\"state\":\"awaiting_input\"");
+            if asked && t.as_str().contains("\"state\":\"ready\"") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(answered, Ok(true), "no prompt after the password");
     let r = eval(&client, &id, "print(len(pw) * 1000)").await;
     let shown = r["output"].as_str().unwrap_or_default();
     assert!(shown.contains(&(SECRET.len() * 1000).to_string()), "{r:#}");
@@ -219,7 +243,7 @@ async fn a_line_typed_in_the_page_meets_the_input_rules_and_is_audited() {
                 .into_iter()
                 .filter(|l| l["origin"] == "web")
                 .collect();
-            web.len() >= 6
+            web.len() >= 7
         },
         WAIT,
     )
@@ -240,6 +264,7 @@ async fn a_line_typed_in_the_page_meets_the_input_rules_and_is_audited() {
         vec![
             deny.clone(),
             allow.clone(),
+            deny.clone(),
             deny,
             allow.clone(),
             allow.clone(),
@@ -258,9 +283,9 @@ async fn a_line_typed_in_the_page_meets_the_input_rules_and_is_audited() {
         web[1]
     );
     assert_eq!(
-        web[5]["args"]["send"], "secret of 13 characters",
+        web[6]["args"]["send"], "secret of 13 characters",
         "{:#}",
-        web[5]
+        web[6]
     );
     let log = std::fs::read_to_string(cfg.join("state/repl-mcp/audit.jsonl")).unwrap_or_default();
     assert!(!log.contains(SECRET), "the secret is in the audit log");

@@ -1,27 +1,24 @@
-//! The line a person is typing in an interactive page, assembled from the
-//! keys as they pass through.
+//! The line a person is typing in an interactive page: the keys since the
+//! last Enter, kept as they pass through.
 //!
 //! Keys go to the terminal at once (echo, completion, arrows and Ctrl-C
 //! work as in any terminal); only the Enter is held back: at each Enter the
-//! line typed since the last one is handed to the backend, which applies
-//! the policy's input rules and sends the Enter — or, for a refused line,
-//! [`LineAssembler::kill_line`]'s keys instead, so the line is never
-//! submitted.
-//!
-//! The assembly is what a line editor does with plain keys: printable
-//! characters, Backspace, Ctrl-U (kill the line), Ctrl-W (kill a word),
-//! Ctrl-C (abandon the line). Escape sequences (arrows, function keys) are
-//! skipped; what they change on the line (history, cursor moves) the
-//! backend sees on the screen's cursor line.
+//! line's keys are handed to the backend, which applies the policy's input
+//! rules to them exactly as to the agent's input (replaying the editing
+//! keys as a line editor would) and sends the Enter — or, for a refused
+//! line, [`LineAssembler::kill_line`]'s keys instead, so the line is never
+//! submitted. Here only the Enter is found (not inside an escape sequence)
+//! and a bracketed paste followed, so a refused line can be killed.
 
 /// One part of a page's input, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Piece {
     /// Keys to forward as they are.
     Keys(Vec<u8>),
-    /// An Enter (`key` is `\r` or `\n`) ending `line`. `edited`: the line
-    /// met keys that change it in ways the assembler does not follow
-    /// (arrows, history, completion), so the screen tells more.
+    /// An Enter (`key` is `\r` or `\n`) ending `line`: its keys as typed,
+    /// control keys and escape sequences included. `edited`: the line met
+    /// keys whose effect only the program knows (history, completion), so
+    /// the screen tells more.
     Enter { line: String, key: u8, edited: bool },
 }
 
@@ -42,7 +39,8 @@ enum Escape {
 const PASTE_START: &[u8] = b"200";
 const PASTE_END: &[u8] = b"201";
 
-/// Longest line kept (a huge paste is still checked on its first part).
+/// Most bytes of a line kept (a huge paste is still checked on its first
+/// part).
 const MAX_LINE: usize = 64 * 1024;
 
 /// Longest CSI parameter string kept.
@@ -56,8 +54,7 @@ pub(crate) struct LineAssembler {
     params: Vec<u8>,
     /// Inside a bracketed paste.
     pasting: bool,
-    /// An escape sequence, a Tab or an editing control key since the last
-    /// Enter.
+    /// An escape sequence or a control key since the last Enter.
     edited: bool,
 }
 
@@ -67,7 +64,11 @@ impl LineAssembler {
         let mut pieces = Vec::new();
         let mut keys = Vec::new();
         for &b in bytes {
-            if self.escape == Escape::None && (b == b'\r' || b == b'\n') {
+            // An Enter byte is an Enter even inside an escape sequence: the
+            // program may take it as one, so it is never let through
+            // unchecked.
+            if b == b'\r' || b == b'\n' {
+                self.escape = Escape::None;
                 if !keys.is_empty() {
                     pieces.push(Piece::Keys(std::mem::take(&mut keys)));
                 }
@@ -82,6 +83,9 @@ impl LineAssembler {
                 continue;
             }
             keys.push(b);
+            if self.line.len() < MAX_LINE {
+                self.line.push(b);
+            }
             self.key(b);
         }
         if !keys.is_empty() {
@@ -138,39 +142,11 @@ impl LineAssembler {
                 self.escape = Escape::Start;
                 self.edited = true;
             }
-            // Backspace (DEL or ^H): one character, not one byte.
-            0x7f | 0x08 => {
-                while let Some(last) = self.line.pop() {
-                    if last & 0xc0 != 0x80 {
-                        break;
-                    }
-                }
-            }
-            // ^U kills the line; ^C and ^Z abandon it.
-            0x15 | 0x03 | 0x1a => self.line.clear(),
-            // ^W: the spaces before the cursor, then the word.
-            0x17 => {
-                while self.line.last().is_some_and(u8::is_ascii_whitespace) {
-                    self.line.pop();
-                }
-                while self.line.last().is_some_and(|c| !c.is_ascii_whitespace()) {
-                    self.line.pop();
-                }
-            }
-            b'\t' => {
-                self.edited = true;
-                self.push(b);
-            }
-            // Other control keys (^A, ^E, ^R, ^Y…) move or change the line
-            // in ways only the program knows.
+            // Backspace is the one control key a line's keys say all about.
+            0x7f | 0x08 => {}
+            // Tab (completion), ^R (history search), ^Y (yank)…
             0x00..=0x1f => self.edited = true,
-            _ => self.push(b),
-        }
-    }
-
-    fn push(&mut self, b: u8) {
-        if self.line.len() < MAX_LINE {
-            self.line.push(b);
+            _ => {}
         }
     }
 }
@@ -209,46 +185,36 @@ mod tests {
     }
 
     #[test]
-    fn editing_keys_change_the_line() {
+    fn the_line_is_its_keys_and_escape_sequences_hide_no_enter() {
         let mut a = LineAssembler::default();
-        // Backspace removes a whole UTF-8 character.
-        a.feed("rm -rfé\x7f\x7f -x".as_bytes());
-        assert_eq!(a.feed(b"\r"), vec![enter("rm -r -x")]);
-        a.feed(b"junk\x15echo hi there\x17\x17you");
-        assert_eq!(a.feed(b"\r"), vec![enter("echo you")]);
-        a.feed(b"abandoned\x03");
-        assert_eq!(a.feed(b"\r"), vec![enter("")]);
-        // ^A moves the cursor: only the screen knows the line now.
-        a.feed(b"b\x01a");
-        let edited = Piece::Enter {
-            line: "ba".into(),
-            key: b'\r',
-            edited: true,
-        };
-        assert_eq!(a.feed(b"\r"), vec![edited]);
-    }
-
-    #[test]
-    fn escape_sequences_are_not_text() {
-        let mut a = LineAssembler::default();
-        // Up arrow, a function key, Alt-b, SS3 arrow; split across frames.
+        a.feed(b"ab\x7f");
+        assert_eq!(a.feed(b"\r"), vec![enter("ab\x7f")]);
+        // Up arrow, a function key split across frames, an SS3 arrow:
+        // edited.
         a.feed(b"x\x1b[A\x1b[15");
-        a.feed(b"~\x1bb\x1bOBy");
+        a.feed(b"~\x1bOBy");
         let edited = Piece::Enter {
-            line: "xy".into(),
+            line: "x\x1b[A\x1b[15~\x1bOBy".into(),
             key: b'\r',
             edited: true,
         };
-        assert_eq!(a.feed(b"\r"), vec![edited]);
-        // The next line starts afresh.
-        assert_eq!(
-            a.feed(b"z\n")[1],
-            Piece::Enter {
-                line: "z".into(),
-                key: b'\n',
-                edited: false
-            }
-        );
+        assert_eq!(a.feed(b"\r"), vec![edited.clone()]);
+        // An Enter inside an escape sequence is still an Enter.
+        a.feed(b"\x1bO");
+        let cut = Piece::Enter {
+            line: "\x1bO".into(),
+            key: b'\r',
+            edited: true,
+        };
+        assert_eq!(a.feed(b"\rq"), vec![cut, keys(b"q")]);
+        a.feed(b"\r");
+        // The next line starts afresh; a Tab marks it edited.
+        let next = Piece::Enter {
+            line: "z\t".into(),
+            key: b'\n',
+            edited: true,
+        };
+        assert_eq!(a.feed(b"z\t\n")[1], next);
     }
 
     #[test]
@@ -258,6 +224,7 @@ mod tests {
         assert_eq!(a.kill_line(), b"\x05\x15");
         a.feed(b"\x1b[200~rm -rf /");
         assert_eq!(a.kill_line(), b"\x1b[201~\x05\x15");
+        assert_eq!(a.feed(b"\r"), vec![enter("")]);
         a.feed(b"\x1b[200~a\x1b[201~");
         assert_eq!(a.kill_line(), b"\x05\x15");
     }

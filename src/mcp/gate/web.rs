@@ -5,11 +5,12 @@
 //! The keys of a line reach the terminal as they are typed (the web view
 //! forwards them, so echo, completion and arrows work); only the Enter
 //! waits for the verdict. A refused line's Enter is never written: the web
-//! view kills the line instead. The line is checked twice: as assembled
-//! from the keys, and as the terminal shows it (the last line with text,
-//! prompt included), so what history recall or completion put there is checked
-//! too. While the program reads a secret (echo off) the screen shows
-//! nothing of it and only the keys are checked.
+//! view kills the line instead. The line is checked twice: its keys, as
+//! the agent's input is (the editing keys replayed, joined with what is
+//! pending on the session's line); and as the terminal shows it (the last
+//! line with text, prompt included), so what completion or history recall
+//! put there is checked too. While the program reads a secret (echo off)
+//! the screen shows nothing of it and only the keys are checked.
 
 use std::sync::Arc;
 
@@ -53,7 +54,8 @@ impl WebGate {
         Self { guard }
     }
 
-    /// `typed` (the line's keys, already on the terminal) ended with `key`:
+    /// `typed` (the line's keys as typed, already on the terminal) ended
+    /// with `key`:
     /// admit it, write the Enter if allowed, and write one audit line.
     pub fn submit(&self, session: &Session, typed: &str, key: u8) -> WebLine {
         let secret = session.awaits_secret();
