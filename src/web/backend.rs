@@ -80,8 +80,8 @@ pub trait WebBackend: Send + Sync + 'static {
     fn write_input(&self, id: &str, bytes: &[u8]) -> Result<(), String>;
 
     /// A person ended a line with Enter (`key`, `\r` or `\n`); `line` is
-    /// what they typed since the last Enter, assembled from the keys (which
-    /// already reached the terminal). The backend applies whatever rules it
+    /// every key they typed since the last Enter, as typed (control keys
+    /// and escape sequences included; all already reached the terminal). The backend applies whatever rules it
     /// has, writes the Enter if the line may run, and records the line. A
     /// refused line's Enter is not written: the web view kills the line
     /// and tells the page why. Without rules, the Enter is simply written.
