@@ -78,6 +78,13 @@ mod tests {
             serde_json::to_string(&hello).expect("serializes"),
             r#"{"type":"hello","id":"s1","displayName":"Python","readOnly":true,"state":"ready","lastActor":"person"}"#
         );
+        let refused = ServerMessage::Refused {
+            message: "Refused by policy rule `input.deny[0]`".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&refused).expect("serializes"),
+            r#"{"type":"refused","message":"Refused by policy rule `input.deny[0]`"}"#
+        );
         let resize: ClientMessage =
             serde_json::from_str(r#"{"type":"resize","cols":100,"rows":30}"#).expect("parses");
         assert_eq!(
