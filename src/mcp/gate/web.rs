@@ -5,11 +5,11 @@
 //! The keys of a line reach the terminal as they are typed (the web view
 //! forwards them, so echo, completion and arrows work); only the Enter
 //! waits for the verdict. A refused line's Enter is never written: the web
-//! view kills the line instead. The line is checked twice: its keys, as
-//! the agent's input is (the editing keys replayed, joined with what is
-//! pending on the session's line); and as the terminal shows it (the last
-//! line with text, prompt included), so what completion or history recall
-//! put there is checked too. While the program reads a secret (echo off)
+//! view kills the line instead. The line's keys are checked as the agent's
+//! input is (the editing keys replayed, joined with what is pending on the
+//! session's line); a line edited with keys whose effect only the program
+//! knows (completion, history recall) is also checked as the terminal
+//! shows it (the last line with text, prompt included). While the program reads a secret (echo off)
 //! the screen shows nothing of it and only the keys are checked.
 
 use std::sync::Arc;
@@ -31,6 +31,16 @@ fn line_on_screen(screen: &str) -> &str {
         .rev()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("")
+}
+
+/// Whether the line met keys whose effect only the program knows (Tab
+/// completion, history, ^R, ^Y…): then the screen is checked too. Plain
+/// keys and Backspace say all about the line, and the screen — where
+/// output may land after the prompt — would only add false alarms.
+fn edited(typed: &str) -> bool {
+    typed
+        .chars()
+        .any(|c| c.is_control() && c != '\x7f' && c != '\x08')
 }
 
 /// What became of a line a person ended with Enter.
@@ -55,8 +65,8 @@ impl WebGate {
     }
 
     /// `typed` (the line's keys as typed, already on the terminal) ended
-    /// with `key`:
-    /// admit it, write the Enter if allowed, and write one audit line.
+    /// with `key`: admit it, write the Enter if allowed, and write one
+    /// audit line.
     pub fn submit(&self, session: &Session, typed: &str, key: u8) -> WebLine {
         let secret = session.awaits_secret();
         let action = Action::Send {
@@ -70,12 +80,10 @@ impl WebGate {
             secret,
         };
         let mut verdict = self.guard.admit_action(SESSION_CONNECTION, &facts);
-        if verdict.is_allow() && !secret {
+        if verdict.is_allow() && !secret && edited(typed) {
             let screen = session.screen_text(true);
             let shown = line_on_screen(&screen);
-            if shown.trim() != typed.trim() {
-                verdict = self.guard.policy().check_input("", &format!("{shown}\n"));
-            }
+            verdict = self.guard.policy().check_input("", &format!("{shown}\n"));
         }
         if !verdict.is_allow() {
             let message = verdict.message();
@@ -106,5 +114,25 @@ impl WebGate {
             Ok(()) => WebLine::Sent,
             Err(e) => WebLine::Failed(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_keys_the_program_interprets_send_the_check_to_the_screen() {
+        assert!(!edited("ls -l"));
+        assert!(!edited("lx\x7fs"));
+        assert!(edited("forbidden_m\t"));
+        assert!(edited("\x1b[A"));
+        assert!(edited("\x12rm"));
+    }
+
+    #[test]
+    fn the_line_on_screen_is_the_last_with_text() {
+        assert_eq!(line_on_screen(">>> 1\n1\n>>> x = 2\n\n  \n"), ">>> x = 2");
+        assert_eq!(line_on_screen("\n\n"), "");
     }
 }
