@@ -7,7 +7,8 @@
 //! rules to them exactly as to the agent's input (replaying the editing
 //! keys as a line editor would) and sends the Enter — or, for a refused
 //! line, [`LineAssembler::kill_line`]'s keys instead, so the line is never
-//! submitted. Here only the Enter is found (not inside an escape sequence)
+//! submitted. Here only the Enters are found (every `\r` or `\n`, even
+//! one inside an escape sequence, since the program may take it as one)
 //! and a bracketed paste followed, so a refused line can be killed.
 
 /// One part of a page's input, in order.

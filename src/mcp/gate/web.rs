@@ -9,8 +9,9 @@
 //! input is (the editing keys replayed, joined with what is pending on the
 //! session's line); a line edited with keys whose effect only the program
 //! knows (completion, history recall) is also checked as the terminal
-//! shows it (the last line with text, prompt included). While the program reads a secret (echo off)
-//! the screen shows nothing of it and only the keys are checked.
+//! shows it (the last line with text, prompt included). While the program
+//! reads a secret (echo off) the screen shows nothing of it and only the
+//! keys are checked.
 
 use std::sync::Arc;
 
