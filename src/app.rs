@@ -16,7 +16,7 @@ pub use plugins::start_plugin_host;
 
 use crate::cast::Recordings;
 use crate::cli::ServeArgs;
-use crate::mcp::{Guard, OutputLimits, PolicyGate, ReplServer, WebLinks, transport};
+use crate::mcp::{Guard, OutputLimits, PolicyGate, ReplServer, WebGate, WebLinks, transport};
 use crate::plugin::PluginHost;
 use crate::policy::{AuditLog, Policy};
 use crate::preset::PresetDirs;
@@ -161,7 +161,9 @@ pub async fn compose(args: &ServeArgs, prepared: Prepared) -> Composed {
     let web: Option<Arc<dyn WebLinks>> = if args.no_web_ui {
         None
     } else {
-        web::start(args, &manager, recordings).await
+        // A person's lines in the web view meet the same input rules.
+        let gate = WebGate::new(Arc::clone(&guard));
+        web::start(args, &manager, recordings, gate).await
     };
     Composed {
         manager,

@@ -275,3 +275,43 @@ async fn a_silent_shell_read_is_only_its_length_too() {
     assert!(!text.contains("tr0ub4dor"), "{text}");
     assert!(text.contains("secret of 9 characters"), "{text}");
 }
+
+#[tokio::test]
+async fn set_session_ready_is_one_action_with_one_audit_line() {
+    let s = start().await;
+    let c = &s.client;
+    let id = create(c, "bash").await;
+    let r = eval_opts(
+        c,
+        &id,
+        "python3 -q -i -c \"import sys; sys.ps1='calc% '\"",
+        json!({"wait_for_prompt": true, "timeout": 10000}),
+    )
+    .await;
+    assert_eq!(r["awaitingPrompt"], "calc% ", "{r:#}");
+    let (r, err) = call(
+        c,
+        "set_session_ready",
+        json!({"sessionId": id, "pattern": "calc% "}),
+    )
+    .await;
+    assert!(!err && r["state"] == "ready", "{r:#}");
+    assert!(
+        r["message"].as_str().unwrap_or_default().contains("ready"),
+        "{r:#}"
+    );
+    // The executor's set ready is what the call did: the call's own line,
+    // no second one.
+    let ready_lines = || {
+        audit_lines(&s.config_home)
+            .into_iter()
+            .filter(|l| l["tool"] == "set_session_ready" || l["action"] == "set_ready")
+            .collect::<Vec<Value>>()
+    };
+    eventually(|| !ready_lines().is_empty(), Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lines = ready_lines();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert_eq!(lines[0]["tool"], "set_session_ready", "{lines:#?}");
+    assert_eq!(lines[0]["ok"], true, "{lines:#?}");
+}

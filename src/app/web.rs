@@ -7,14 +7,18 @@ use std::sync::{Arc, Weak};
 
 use crate::cast::Recordings;
 use crate::cli::ServeArgs;
-use crate::mcp::{WebLinks, WebUrls};
+use crate::mcp::{WebGate, WebLine, WebLinks, WebUrls};
 use crate::session::{Actor, SessionManager};
-use crate::web::{Attachment, WebBackend, WebConfig, WebHandle, WebServer, WebSessionInfo};
+use crate::web::{
+    Attachment, LineOutcome, WebBackend, WebConfig, WebHandle, WebServer, WebSessionInfo,
+};
 
 /// The session manager seen from the web view. Holds it weakly: the web
 /// view must not keep sessions alive after the server shuts down.
 struct ManagerBackend {
     manager: Weak<SessionManager>,
+    /// Every line a person ends with Enter meets the policy here.
+    gate: WebGate,
 }
 
 impl ManagerBackend {
@@ -64,6 +68,17 @@ impl WebBackend for ManagerBackend {
             .map_err(|e| e.to_string())
     }
 
+    fn submit_line(&self, id: &str, line: &str, key: u8) -> Result<LineOutcome, String> {
+        let s = self
+            .session(id)
+            .ok_or_else(|| format!("session {id} not found"))?;
+        match self.gate.submit(&s, line, key) {
+            WebLine::Sent => Ok(LineOutcome::Sent),
+            WebLine::Refused(message) => Ok(LineOutcome::Refused { message }),
+            WebLine::Failed(e) => Err(e),
+        }
+    }
+
     fn resize(&self, id: &str, cols: u16, rows: u16) -> Result<(), String> {
         let s = self
             .session(id)
@@ -108,6 +123,7 @@ pub async fn start(
     args: &ServeArgs,
     manager: &Arc<SessionManager>,
     recordings: Arc<Recordings>,
+    gate: WebGate,
 ) -> Option<Arc<dyn WebLinks>> {
     let config = WebConfig {
         bind: args.web_host,
@@ -118,6 +134,7 @@ pub async fn start(
     };
     let backend = Arc::new(ManagerBackend {
         manager: Arc::downgrade(manager),
+        gate,
     });
     match WebServer::start(config, backend).await {
         Ok(handle) => {

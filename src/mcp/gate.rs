@@ -23,6 +23,9 @@ use crate::session::Session;
 use crate::session::gate::{ActionGate, GateRefusal};
 
 pub use crate::session::gate::{Action, ActionFacts, AnswerVia, Origin, secret_of};
+pub use web::{WebGate, WebLine};
+
+mod web;
 
 /// Whether input typed into `session` now would be a secret (one test for
 /// the whole crate: the session's own).

@@ -15,7 +15,9 @@ mod tools;
 pub mod transport;
 
 pub use answer::{AnswerError, parse_answer};
-pub use gate::{Action, ActionFacts, AnswerVia, CallGate, Origin, PolicyGate, Refusal};
+pub use gate::{
+    Action, ActionFacts, AnswerVia, CallGate, Origin, PolicyGate, Refusal, WebGate, WebLine,
+};
 pub use guard::Guard;
 pub use schema::problems as schema_problems;
 pub use server::{OutputLimits, ReplServer, SessionUse, WebLinks, WebUrls};

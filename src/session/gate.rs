@@ -16,9 +16,14 @@ use super::SessionState;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     Agent,
-    Plugin { id: String },
-    Answer { via: AnswerVia },
-    Person,
+    Plugin {
+        id: String,
+    },
+    Answer {
+        via: AnswerVia,
+    },
+    /// A person typing in the web view's interactive page.
+    Web,
 }
 
 /// How an answer to a recovery question arrived.
@@ -56,7 +61,7 @@ impl Origin {
                     AnswerVia::Sampling => "sampling",
                 }
             ),
-            Origin::Person => "person".into(),
+            Origin::Web => "web".into(),
         }
     }
 }

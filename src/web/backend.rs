@@ -51,6 +51,15 @@ pub struct Attachment {
 /// event type, so no per-viewer translation is needed).
 pub use crate::session::SessionEvent as WebEvent;
 
+/// What became of a line a person ended with Enter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineOutcome {
+    /// The Enter reached the terminal.
+    Sent,
+    /// The Enter was held back; `message` says which rule and why.
+    Refused { message: String },
+}
+
 /// The session layer as the web view sees it.
 ///
 /// Every method is called from async tasks and must not block for long: queue
@@ -69,6 +78,17 @@ pub trait WebBackend: Send + Sync + 'static {
     /// Bytes typed by a person in an interactive page. The backend records the
     /// person as last actor and broadcasts a [`WebEvent::State`].
     fn write_input(&self, id: &str, bytes: &[u8]) -> Result<(), String>;
+
+    /// A person ended a line with Enter (`key`, `\r` or `\n`); `line` is
+    /// every key they typed since the last Enter, as typed (control keys
+    /// and escape sequences included; all already reached the terminal). The backend applies whatever rules it
+    /// has, writes the Enter if the line may run, and records the line. A
+    /// refused line's Enter is not written: the web view kills the line
+    /// and tells the page why. Without rules, the Enter is simply written.
+    fn submit_line(&self, id: &str, line: &str, key: u8) -> Result<LineOutcome, String> {
+        let _ = line;
+        self.write_input(id, &[key]).map(|()| LineOutcome::Sent)
+    }
 
     /// Resize the PTY (and the terminal model); the backend broadcasts
     /// [`WebEvent::Resized`].

@@ -26,7 +26,8 @@
 //!
 //! Files, one job each: `backend` (the seam), `config`, `error`, `server`
 //! (start/stop, links), `tokens`, `guard` (Host/Origin checks, headers),
-//! `routes` (HTTP), `socket` (one page's WebSocket), `protocol` (its framing),
+//! `routes` (HTTP), `socket` (one page's WebSocket), `line` (the line a page
+//! is typing, checked at its Enter), `protocol` (its framing),
 //! `assets` (embedded files).
 
 mod assets;
@@ -35,13 +36,14 @@ mod cast_download;
 mod config;
 mod error;
 mod guard;
+mod line;
 mod protocol;
 mod routes;
 mod server;
 mod socket;
 mod tokens;
 
-pub use backend::{Actor, Attachment, WebBackend, WebEvent, WebSessionInfo};
+pub use backend::{Actor, Attachment, LineOutcome, WebBackend, WebEvent, WebSessionInfo};
 pub use config::WebConfig;
 pub use error::WebError;
 pub use protocol::{ClientMessage, ServerMessage};

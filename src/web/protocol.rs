@@ -41,6 +41,11 @@ pub enum ServerMessage {
     Closed {
         reason: String,
     },
+    /// A line typed in the page was not submitted: the policy refused it
+    /// (`message` names the rule); the line was killed on the terminal.
+    Refused {
+        message: String,
+    },
     /// Something the page asked for failed (e.g. the PTY refused input).
     Error {
         message: String,
@@ -72,6 +77,13 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&hello).expect("serializes"),
             r#"{"type":"hello","id":"s1","displayName":"Python","readOnly":true,"state":"ready","lastActor":"person"}"#
+        );
+        let refused = ServerMessage::Refused {
+            message: "Refused by policy rule `input.deny[0]`".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&refused).expect("serializes"),
+            r#"{"type":"refused","message":"Refused by policy rule `input.deny[0]`"}"#
         );
         let resize: ClientMessage =
             serde_json::from_str(r#"{"type":"resize","cols":100,"rows":30}"#).expect("parses");

@@ -8,7 +8,8 @@ use bytes::{Bytes, BytesMut};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tracing::debug;
 
-use super::backend::{Attachment, WebEvent};
+use super::backend::{Attachment, LineOutcome, WebEvent};
+use super::line::{LineAssembler, Piece};
 use super::protocol::{ClientMessage, ServerMessage};
 use super::routes::AppState;
 use super::tokens::Access;
@@ -19,6 +20,10 @@ const MAX_FRAME: usize = 64 * 1024;
 
 /// Largest message a page may send (a big paste).
 pub const MAX_INCOMING: usize = 1 << 20;
+
+/// How long an Enter waits for the echo of keys whose effect on the line
+/// only the program knows (arrows, history, completion).
+const ECHO_WAIT: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// Terminal sizes outside this range are a bug or an attack, not a window.
 const MAX_COLS: u16 = 1000;
@@ -171,6 +176,8 @@ async fn drive(
         return send_closed(socket, "session closed").await;
     };
     let mut pump = send_screen(socket, attachment, false).await?;
+    // Read-only pages type nothing, so they assemble no line.
+    let mut typing = (!read_only).then(LineAssembler::default);
 
     loop {
         if *revoked.borrow_and_update() {
@@ -209,10 +216,10 @@ async fn drive(
             incoming = socket.recv() => match incoming {
                 None | Some(Ok(Message::Close(_))) => return Ok(()),
                 Some(Err(err)) => return Err(err),
-                Some(Ok(Message::Binary(bytes))) => handle_input(socket, app, id, read_only, &bytes).await?,
+                Some(Ok(Message::Binary(bytes))) => handle_input(socket, app, id, typing.as_mut(), &bytes).await?,
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMessage>(&text) {
                     Ok(ClientMessage::Input { data }) => {
-                        handle_input(socket, app, id, read_only, data.as_bytes()).await?;
+                        handle_input(socket, app, id, typing.as_mut(), data.as_bytes()).await?;
                     }
                     Ok(ClientMessage::Resize { cols, rows }) => {
                         handle_resize(socket, app, id, read_only, cols, rows).await?;
@@ -226,23 +233,52 @@ async fn drive(
     }
 }
 
+/// Keys go to the terminal as they come; each Enter is submitted with the
+/// line it ends, and a refused line is killed instead (the rest of that
+/// message, a paste's following lines, is dropped) and the page told why.
 async fn handle_input(
     socket: &mut WebSocket,
     app: &AppState,
     id: &str,
-    read_only: bool,
+    typing: Option<&mut LineAssembler>,
     bytes: &[u8],
 ) -> Result<(), axum::Error> {
     // The read-only page never sends input; a hand-made client that does is
     // ignored rather than disconnected, as there is nothing to protect by
     // telling it more.
-    if read_only || bytes.is_empty() {
+    let Some(typing) = typing else {
         return Ok(());
+    };
+    for piece in typing.feed(bytes) {
+        let written = match piece {
+            Piece::Keys(keys) => app.backend.write_input(id, &keys),
+            Piece::Enter { line, key, edited } => {
+                if edited {
+                    // Let the program echo what arrows or completion did,
+                    // so the line on the screen is the line checked.
+                    tokio::time::sleep(ECHO_WAIT).await;
+                }
+                match app.backend.submit_line(id, &line, key) {
+                    Ok(LineOutcome::Sent) => Ok(()),
+                    Ok(LineOutcome::Refused { message }) => {
+                        let killed = app.backend.write_input(id, &typing.kill_line());
+                        send_json(socket, &ServerMessage::Refused { message }).await?;
+                        return match killed {
+                            Ok(()) => Ok(()),
+                            Err(message) => {
+                                send_json(socket, &ServerMessage::Error { message }).await
+                            }
+                        };
+                    }
+                    Err(message) => Err(message),
+                }
+            }
+        };
+        if let Err(message) = written {
+            return send_json(socket, &ServerMessage::Error { message }).await;
+        }
     }
-    match app.backend.write_input(id, bytes) {
-        Ok(()) => Ok(()),
-        Err(message) => send_json(socket, &ServerMessage::Error { message }).await,
-    }
+    Ok(())
 }
 
 async fn handle_resize(

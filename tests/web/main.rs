@@ -3,6 +3,7 @@
 //! files beside this one.)
 
 mod casts;
+mod lines;
 mod support;
 
 use repl_mcp::web::{Access, Actor};

@@ -54,6 +54,24 @@ test('typing in the page runs the command in the PTY', async () => {
   await context.close();
 });
 
+test('a line the policy refuses is cleared, not run, and the page says why', async () => {
+  const { page, errors, context } = await openPage(server.interactive);
+  await waitForText(page, /agent says 21/);
+  await page.locator('.xterm').click();
+  // The built-in policy refuses an rm of the root; echo keeps it harmless
+  // should the gate ever let it through.
+  await page.keyboard.type('echo rm -rf / ; echo ran-$((2+3))');
+  await page.keyboard.press('Enter');
+  await page.locator('#conn[data-conn="refused"]', { hasText: 'input.deny' }).waitFor();
+  // The refused line was cleared: the next one runs alone.
+  await page.keyboard.type('echo fine-$((3*3))');
+  await page.keyboard.press('Enter');
+  await waitForText(page, /^fine-9$/m);
+  assert.doesNotMatch(await terminalText(page), /^ran-5$/m);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('the PTY follows the window size', async () => {
   const { page, context } = await openPage(server.interactive, { width: 1200, height: 700 });
   await waitForText(page, /agent says 21/);

@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use repl_mcp::web::{
-    Actor, Attachment, WebBackend, WebConfig, WebEvent, WebHandle, WebServer, WebSessionInfo,
+    Actor, Attachment, LineOutcome, WebBackend, WebConfig, WebEvent, WebHandle, WebServer,
+    WebSessionInfo,
 };
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -45,6 +46,11 @@ pub struct TestSession {
 pub struct TestBackend {
     sessions: Mutex<HashMap<String, Arc<TestSession>>>,
     capacity: usize,
+    /// Lines containing this are refused at their Enter (a stand-in for
+    /// the policy's input rules).
+    refuse: Mutex<Option<String>>,
+    /// Every line submitted with its Enter, refused or not.
+    pub lines: Mutex<Vec<String>>,
 }
 
 impl TestBackend {
@@ -52,7 +58,18 @@ impl TestBackend {
         Arc::new(Self {
             sessions: Mutex::new(HashMap::new()),
             capacity,
+            refuse: Mutex::new(None),
+            lines: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Refuse every line that contains `word`.
+    pub fn refuse_lines_with(&self, word: &str) {
+        *lock(&self.refuse) = Some(word.to_owned());
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        lock(&self.lines).clone()
     }
 
     pub fn add(&self, id: &str, display_name: &str) -> Arc<TestSession> {
@@ -166,6 +183,19 @@ impl WebBackend for TestBackend {
         lock(&session.inputs).extend_from_slice(bytes);
         session.changed.notify_waiters();
         Ok(())
+    }
+
+    fn submit_line(&self, id: &str, line: &str, key: u8) -> Result<LineOutcome, String> {
+        lock(&self.lines).push(line.to_owned());
+        let refused = lock(&self.refuse)
+            .as_deref()
+            .is_some_and(|word| line.contains(word));
+        if refused {
+            return Ok(LineOutcome::Refused {
+                message: format!("refused: {line}"),
+            });
+        }
+        self.write_input(id, &[key]).map(|()| LineOutcome::Sent)
     }
 
     fn resize(&self, id: &str, cols: u16, rows: u16) -> Result<(), String> {

@@ -16,6 +16,7 @@ use crate::mcp::params::{AnswerParams, MarkFailedParams, SetReadyParams};
 use crate::mcp::results::{Failure, PolicyNote, SendInputResult, SimpleResult, outcome_result};
 use crate::mcp::schema;
 use crate::mcp::server::ReplServer;
+use crate::session::SessionState;
 
 #[tool_router(router = recovery_router, vis = "pub(super)")]
 impl ReplServer {
@@ -28,13 +29,22 @@ impl ReplServer {
     async fn set_session_ready(
         &self,
         Parameters(p): Parameters<SetReadyParams>,
+        Extension(gate): Extension<Arc<CallGate>>,
     ) -> Result<CallToolResult, McpError> {
         let s = match self.session_or::<SimpleResult>(&p.session_id) {
             Ok(s) => s,
             Err(r) => return *r,
         };
-        let matches = s.set_ready_pattern(&p.pattern);
-        let message = if matches {
+        // The one executor, as a plugin's READY or an answer's would be.
+        let action = Action::SetReady {
+            pattern: p.pattern.clone(),
+        };
+        let opts = answer_send_options(Duration::ZERO);
+        let outcome = match carry_out(&s, &gate, &Origin::Agent, &action, &opts).await {
+            Ok(o) => o,
+            Err(e) => return fail(&SimpleResult::failure(e)),
+        };
+        let message = if outcome.state == SessionState::Ready {
             format!("Session is ready; prompt pattern {:?} learned", p.pattern)
         } else {
             format!(
@@ -46,7 +56,7 @@ impl ReplServer {
         ok(&SimpleResult {
             success: true,
             message: Some(message),
-            state: Some(s.state().as_str().to_string()),
+            state: Some(outcome.state.as_str().to_string()),
             ..Default::default()
         })
     }

@@ -89,6 +89,10 @@ function onControl(message) {
       finished = true;
       setConn('closed', message.reason);
       break;
+    case 'refused':
+      // A line the policy refused: it was killed, not run.
+      setConn('refused', message.message);
+      break;
     case 'error':
       setConn('error', message.message);
       break;

@@ -1,0 +1,292 @@
+//! A person typing in the web view meets the policy's input rules (DESIGN
+//! decision 12), through the real binary and its WebSocket: keys reach the
+//! terminal as typed, a refused line's Enter never does (the line is
+//! killed and the page told why), every line leaves one audit line with
+//! origin `web`, a secret only as its length. A read-only page types
+//! nothing.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use futures_util::{SinkExt, StreamExt};
+use rmcp::ServiceExt;
+use rmcp::model::{ClientCapabilities, ClientConfig, Implementation};
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The word the policy refuses: a line that contains it must not run.
+const DENIED: &str = "forbidden_marker";
+
+/// The web view's socket for a page URL.
+async fn open_page(page: &str) -> Ws {
+    let url = page
+        .replacen("http://", "ws://", 1)
+        .replacen('?', "/ws?", 1);
+    let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .expect("web view socket");
+    ws
+}
+
+/// Type `keys` one frame per key, as a person's page sends them.
+async fn type_keys(ws: &mut Ws, keys: &[u8]) {
+    for key in keys {
+        ws.send(Message::binary(vec![*key])).await.expect("a key");
+    }
+}
+
+/// Text messages until one of type `kind` (collected, in order).
+async fn until_message(ws: &mut Ws, kind: &str) -> Value {
+    let wanted = format!("\"type\":\"{kind}\"");
+    let found = tokio::time::timeout(WAIT, async {
+        while let Some(Ok(m)) = ws.next().await {
+            if let Message::Text(t) = m
+                && t.as_str().contains(&wanted)
+            {
+                return serde_json::from_str(t.as_str()).ok();
+            }
+        }
+        None
+    })
+    .await;
+    found
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no {kind} message"))
+}
+
+/// A Python line that creates `dir/name` (containing `text`) when it runs.
+fn touch(dir: &Path, name: &str, text: &str) -> String {
+    format!("open(r'{}', 'w').write('{text}')", dir.join(name).display())
+}
+
+fn audit_lines(config: &Path) -> Vec<Value> {
+    std::fs::read_to_string(config.join("state/repl-mcp/audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+async fn exists_soon(path: &Path) -> bool {
+    eventually(|| path.exists(), WAIT).await
+}
+
+#[tokio::test]
+async fn a_line_typed_in_the_page_meets_the_input_rules_and_is_audited() {
+    if !have("python3") {
+        eprintln!("python3 not installed; skipped");
+        return;
+    }
+    let cfg = scratch("web-policy");
+    let out = cfg.join("out");
+    std::fs::create_dir_all(&out).expect("out dir");
+    let policy = cfg.join("policy.toml");
+    std::fs::write(&policy, format!("[input]\ndeny = ['{DENIED}']\n")).expect("policy");
+    let cmd = tokio::process::Command::new(bin()).configure(|cmd| {
+        cmd.args(["serve", "--web-port", "0", "--policy"]);
+        cmd.arg(&policy);
+        cmd.env("XDG_CONFIG_HOME", &cfg);
+        cmd.env("XDG_STATE_HOME", cfg.join("state"));
+        cmd.env("XDG_CACHE_HOME", cfg.join("cache"));
+        cmd.env("REPL_MCP_LOG", "warn");
+    });
+    let client = ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("web-policy", "0"),
+    )
+    .serve(TokioChildProcess::new(cmd).expect("spawn repl-mcp"))
+    .await
+    .expect("MCP initialize");
+    let (r, err) = call(&client, "create_session", json!({"presetConfig": "python"})).await;
+    assert!(!err, "{r:#}");
+    let id = r["sessionId"].as_str().expect("sessionId").to_string();
+    let page = r["webUrl"].as_str().expect("webUrl").to_string();
+    let read_only = r["webUrlReadOnly"]
+        .as_str()
+        .expect("read-only url")
+        .to_string();
+    let mut ws = open_page(&page).await;
+    until_message(&mut ws, "hello").await;
+
+    // A refused line typed key by key: its Enter never reaches Python.
+    let denied = touch(&out, "denied", DENIED);
+    type_keys(&mut ws, format!("{denied}\r").as_bytes()).await;
+    let refused = until_message(&mut ws, "refused").await;
+    let why = refused["message"].as_str().unwrap_or_default();
+    assert!(why.contains("input.deny[0]"), "{refused}");
+    // The next line runs, and runs alone: had the refused line stayed on
+    // Python's line, the two would be one line and a syntax error.
+    type_keys(
+        &mut ws,
+        format!("{}\r", touch(&out, "allowed", "ok")).as_bytes(),
+    )
+    .await;
+    assert!(
+        exists_soon(&out.join("allowed")).await,
+        "the allowed line did not run"
+    );
+    assert!(!out.join("denied").exists(), "a refused line ran");
+
+    // The word put together with an arrow key, not in the keys' order: the
+    // keys are replayed as a line editor would, as the agent's input is.
+    let edited = touch(&out, "edited", "_marker");
+    let mut keys = edited.into_bytes();
+    for _ in 0.."_marker')".len() {
+        keys.extend_from_slice(b"\x1b[D");
+    }
+    keys.extend_from_slice(b"forbidden\r");
+    type_keys(&mut ws, &keys).await;
+    let refused = until_message(&mut ws, "refused").await;
+    let why = refused["message"].as_str().unwrap_or_default();
+    assert!(why.contains(DENIED), "{refused}");
+
+    // The word completed by the program (Tab): only the screen shows it.
+    let r = eval(&client, &id, "globals()['forbidden' + '_marker_x'] = 'x'").await;
+    assert_eq!(r["state"], "ready", "{r:#}");
+    let completed = format!(
+        "open(r'{}', 'w').write(forbidden_m\t",
+        out.join("completed").display()
+    );
+    type_keys(&mut ws, completed.as_bytes()).await;
+    type_keys(&mut ws, b")\r").await;
+    let refused = until_message(&mut ws, "refused").await;
+    let why = refused["message"].as_str().unwrap_or_default();
+    assert!(why.contains(DENIED), "{refused}");
+
+    type_keys(
+        &mut ws,
+        format!("{}\r", touch(&out, "after", "ok")).as_bytes(),
+    )
+    .await;
+    assert!(
+        exists_soon(&out.join("after")).await,
+        "the line after did not run"
+    );
+    assert!(
+        !out.join("edited").exists(),
+        "a line edited with arrows ran"
+    );
+    assert!(!out.join("completed").exists(), "a completed line ran");
+
+    // A read-only page types nothing.
+    let mut watcher = open_page(&read_only).await;
+    until_message(&mut watcher, "hello").await;
+    type_keys(
+        &mut watcher,
+        format!("{}\r", touch(&out, "watcher", "x")).as_bytes(),
+    )
+    .await;
+    type_keys(
+        &mut ws,
+        format!("{}\r", touch(&out, "last", "ok")).as_bytes(),
+    )
+    .await;
+    assert!(
+        exists_soon(&out.join("last")).await,
+        "the last line did not run"
+    );
+    assert!(!out.join("watcher").exists(), "a read-only page typed");
+
+    // A secret typed in the page is audited as its length. (The last
+    // line's prompt first: the file exists a moment before it.)
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    call(
+        &client,
+        "wait_for_session",
+        json!({"sessionId": id, "seconds": 5}),
+    )
+    .await;
+    const SECRET: &str = "web-secret-42";
+    let r = eval(
+        &client,
+        &id,
+        "import getpass; pw = getpass.getpass('Password: ')",
+    )
+    .await;
+    assert_eq!(r["state"], "awaiting_input", "{r:#}");
+    type_keys(&mut ws, format!("{SECRET}\r").as_bytes()).await;
+    // The page hears of the question, then (after the Enter) of the prompt.
+    let answered = tokio::time::timeout(WAIT, async {
+        let mut asked = false;
+        while let Some(Ok(m)) = ws.next().await {
+            let Message::Text(t) = m else { continue };
+            asked |= t.as_str().contains("\"state\":\"awaiting_input\"");
+            if asked && t.as_str().contains("\"state\":\"ready\"") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(answered, Ok(true), "no prompt after the password");
+    let r = eval(&client, &id, "print(len(pw) * 1000)").await;
+    let shown = r["output"].as_str().unwrap_or_default();
+    assert!(shown.contains(&(SECRET.len() * 1000).to_string()), "{r:#}");
+    drop((ws, watcher));
+    client.cancel().await.expect("close");
+
+    // One audit line per line ended in the page, in order.
+    let mut web = Vec::new();
+    eventually(
+        || {
+            web = audit_lines(&cfg)
+                .into_iter()
+                .filter(|l| l["origin"] == "web")
+                .collect();
+            web.len() >= 7
+        },
+        WAIT,
+    )
+    .await;
+    let summary: Vec<(String, Option<bool>)> = web
+        .iter()
+        .map(|l| {
+            (
+                l["decision"].as_str().unwrap_or_default().to_string(),
+                l["ok"].as_bool(),
+            )
+        })
+        .collect();
+    let deny = ("deny".to_string(), Some(false));
+    let allow = ("allow".to_string(), Some(true));
+    assert_eq!(
+        summary,
+        vec![
+            deny.clone(),
+            allow.clone(),
+            deny.clone(),
+            deny,
+            allow.clone(),
+            allow.clone(),
+            allow
+        ],
+        "{web:#?}"
+    );
+    assert!(
+        web.iter()
+            .all(|l| l["tool"] == "web" && l["session_id"] == id.as_str())
+    );
+    assert_eq!(web[0]["rule"], "input.deny[0]", "{:#}", web[0]);
+    assert!(
+        web[1]["args"].to_string().contains("allowed"),
+        "{:#}",
+        web[1]
+    );
+    assert_eq!(
+        web[6]["args"]["send"], "secret of 13 characters",
+        "{:#}",
+        web[6]
+    );
+    let log = std::fs::read_to_string(cfg.join("state/repl-mcp/audit.jsonl")).unwrap_or_default();
+    assert!(!log.contains(SECRET), "the secret is in the audit log");
+}
