@@ -158,3 +158,55 @@ fn a_plugin_folder_whose_digest_does_not_match_is_refused() {
         "{stderr}"
     );
 }
+
+/// The built-in plugins against real recorded sessions: every
+/// `plugins/<id>/tests/<cast>.expect.toml` is met by replaying
+/// `plugins/casts/<cast>.cast` through `builtin:<id>` (the casts were
+/// recorded with `--record-dir` and are replayed with a 400 ms timeout and
+/// exit status 3, as their expectation files say).
+#[test]
+fn built_in_plugins_meet_their_expectations_on_recorded_sessions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut checked = 0;
+    for plugin in std::fs::read_dir(&root).expect("plugins/").flatten() {
+        let Ok(tests) = std::fs::read_dir(plugin.path().join("tests")) else {
+            continue;
+        };
+        let id = plugin.file_name().to_string_lossy().into_owned();
+        for file in tests.flatten() {
+            let name = file.file_name().to_string_lossy().into_owned();
+            let Some(stem) = name.strip_suffix(".expect.toml") else {
+                continue;
+            };
+            let cast = root.join("casts").join(format!("{stem}.cast"));
+            let expect = file.path();
+            let out = repl_mcp(
+                dir.path(),
+                &[
+                    "plugin",
+                    "test",
+                    &format!("builtin:{id}"),
+                    "--cast",
+                    cast.to_str().expect("utf-8 path"),
+                    "--preset",
+                    "python",
+                    "--timeout-ms",
+                    "400",
+                    "--exit-code",
+                    "3",
+                    "--expect",
+                    expect.to_str().expect("utf-8 path"),
+                ],
+            );
+            assert!(out.status.success(), "{id} on {stem}: {}", text(&out));
+            assert!(
+                String::from_utf8_lossy(&out.stdout).contains("expectations met"),
+                "{}",
+                text(&out)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "only {checked} recorded-session tests found");
+}

@@ -26,7 +26,7 @@ mod terminal;
 mod writer;
 
 pub use clean::render as clean_text;
-pub use detect::PromptMatcher;
+pub use detect::{Detected, PromptMatcher};
 // The cursor line as prompt detection reads it (plugin replays build the same input).
 pub use detect::cursor_line;
 pub use error::SessionError;

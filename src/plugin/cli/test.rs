@@ -160,6 +160,13 @@ fn test(args: &TestArgs) -> Result<bool> {
             target: meta.target.clone(),
             ..SessionFacts::default()
         },
+        prompts: match &preset {
+            Some(p) => Some(
+                crate::session::PromptMatcher::new(&p.prompt)
+                    .context("the preset's prompt regexes")?,
+            ),
+            None => None,
+        },
     };
     println!(
         "replaying {} ({}x{}, {} events, {:.3} s, preset {}) through `{id}` (API {}), timeout {} ms",

@@ -35,6 +35,9 @@ pub struct ReplayOptions {
     pub exit_code: Option<i32>,
     /// Target and parameters the plugin is told.
     pub session: SessionFacts,
+    /// The preset's prompt regexes: where the plugin has no opinion (or no
+    /// `detect-prompt`), they decide the state, as in a live session.
+    pub prompts: Option<crate::session::PromptMatcher>,
 }
 
 impl Default for ReplayOptions {
@@ -46,6 +49,7 @@ impl Default for ReplayOptions {
             exit_at_end: true,
             exit_code: None,
             session: SessionFacts::default(),
+            prompts: None,
         }
     }
 }
@@ -93,6 +97,16 @@ pub struct Replay {
     pub steps: Vec<Step>,
     pub outputs: usize,
     pub inputs: usize,
+}
+
+/// What the preset's regexes make of a cursor line.
+fn regex_kind(prompts: &crate::session::PromptMatcher, line: &str) -> PromptKind {
+    match prompts.classify(line).0 {
+        crate::session::Detected::Ready => PromptKind::Ready,
+        crate::session::Detected::Continuation => PromptKind::Continuation,
+        crate::session::Detected::AwaitingInput => PromptKind::AwaitingInput,
+        crate::session::Detected::Busy => PromptKind::Busy,
+    }
 }
 
 /// The state a detection puts the session in, as hooks name it.
@@ -199,8 +213,12 @@ impl Run<'_> {
         let input = snapshot.input(&self.opts.preset, &session);
         match self.plugin.detect_prompt(&input) {
             Ok(detection) => {
-                if let Some(d) = &detection {
-                    self.state = state_of(d.kind, self.state);
+                let kind = detection.as_ref().map(|d| d.kind).or_else(|| {
+                    let prompts = self.opts.prompts.as_ref()?;
+                    Some(regex_kind(prompts, snapshot.cursor_line()))
+                });
+                if let Some(kind) = kind {
+                    self.state = state_of(kind, self.state);
                     if matches!(self.state, "ready" | "continuation" | "awaiting-input") {
                         // A wait returns at a prompt: no timeout for it.
                         self.deadline = None;

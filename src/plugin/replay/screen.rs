@@ -68,6 +68,11 @@ impl Screen {
 }
 
 impl Snapshot {
+    /// The cursor row up to the cursor.
+    pub fn cursor_line(&self) -> &str {
+        &self.cursor_line
+    }
+
     pub fn input<'a>(&'a self, preset: &'a str, session: &'a SessionFacts) -> DetectInput<'a> {
         DetectInput {
             screen: &self.text,

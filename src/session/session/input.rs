@@ -18,7 +18,19 @@ impl Session {
     }
 
     pub(super) async fn write_bytes(&self, bytes: Vec<u8>) -> Result<(), SessionError> {
-        self.tap.input(&bytes, || self.awaiting_answer());
+        let answering = self.awaiting_answer();
+        self.write_answer(bytes, answering).await
+    }
+
+    /// Write bytes typed as the answer to `answering` (what the program
+    /// awaited when the input was sent: `password` keeps them out of the
+    /// transcript even though the state has moved on to busy).
+    async fn write_answer(
+        &self,
+        bytes: Vec<u8>,
+        answering: Option<String>,
+    ) -> Result<(), SessionError> {
+        self.tap.input(&bytes, || answering);
         // The writer thread takes it (a full PTY blocks that thread only).
         let writer = lock(&self.writer).clone();
         writer.write(bytes).await?;
@@ -115,6 +127,7 @@ impl Session {
                 eof_chunks_allowed: at_prompt,
             })?
         };
+        let answering = self.awaiting_answer();
         let start = {
             let mut inner = lock(&self.inner);
             // A secret is kept as its length: history, the event log and
@@ -169,7 +182,8 @@ impl Session {
                 let paste_on = step.literal && inner.term.screen().bracketed_paste();
                 (WaitMark::take(&inner), paste_on)
             };
-            self.write_bytes(step.keys(paste_on).into_owned()).await?;
+            self.write_answer(step.keys(paste_on).into_owned(), answering.clone())
+                .await?;
             let last = i + 1 == n;
             if !last && !step.await_prompt {
                 continue;
