@@ -20,8 +20,10 @@ pub(super) const FIRST_PROBE: Duration = Duration::from_millis(20);
 const CONFIRM_GAP: Duration = Duration::from_millis(8);
 /// Probes back off to this while nothing changes.
 const MAX_PROBE_GAP: Duration = Duration::from_millis(500);
-/// Looks at a program still running when its prompt showed.
-const VETO_LOOKS: usize = 4;
+/// Looks at a program still running when its prompt showed, and the gap
+/// between them.
+const VETO_LOOKS: usize = 6;
+const VETO_GAP: Duration = Duration::from_micros(200);
 /// Prompts learned from the kernel per session.
 const MAX_KERNEL_PROMPTS: usize = 8;
 
@@ -53,41 +55,47 @@ pub(super) enum Probed {
     Nothing,
 }
 
-/// When the wait's next probe is due; backs off while nothing changes.
+/// When the wait's next probe is due: [`FIRST_PROBE`] after output last
+/// came, then backing off while nothing changes; a probe that wants
+/// confirming gets its second look [`CONFIRM_GAP`] later.
 #[derive(Debug)]
 pub(super) struct ProbeClock {
+    /// The output time the schedule counts from.
+    basis: Option<Instant>,
+    next: Option<Instant>,
     gap: Duration,
-    last_output: Option<Instant>,
 }
 
 impl ProbeClock {
     pub fn new() -> Self {
         Self {
+            basis: None,
+            next: None,
             gap: FIRST_PROBE,
-            last_output: None,
         }
     }
 
     /// The next probe's time, given when output last came.
     pub fn due(&mut self, last_output: Instant, began: Instant) -> Instant {
         let basis = last_output.max(began);
-        if self.last_output != Some(basis) {
-            self.last_output = Some(basis);
+        if self.basis != Some(basis) {
+            // New output: start over.
+            self.basis = Some(basis);
             self.gap = FIRST_PROBE;
+            self.next = None;
         }
-        basis + self.gap
+        self.next.unwrap_or(basis + self.gap)
     }
 
     /// A probe wants confirming: the next one comes soon.
     pub fn soon(&mut self, now: Instant) {
-        self.gap = CONFIRM_GAP;
-        self.last_output = Some(now);
+        self.next = Some(now + CONFIRM_GAP);
     }
 
     /// A probe ran and changed nothing: wait longer for the next.
     pub fn backoff(&mut self, now: Instant) {
         self.gap = (self.gap * 2).min(MAX_PROBE_GAP);
-        self.last_output = Some(now.max(self.last_output.unwrap_or(now)));
+        self.next = Some(now + self.gap);
     }
 }
 
@@ -210,7 +218,7 @@ impl Session {
     /// state goes back to busy and the probes take over. A program still
     /// running just after its output is looked at again, briefly: a REPL
     /// goes from its prompt to its read in microseconds.
-    pub(super) async fn kernel_vetoes_prompt(&self) -> bool {
+    pub(super) fn kernel_vetoes_prompt(&self) -> bool {
         {
             let inner = lock(&self.inner);
             if inner.marker_mode || !inner.state.is_prompt() {
@@ -220,7 +228,9 @@ impl Session {
         let mut facts = None;
         for attempt in 0..VETO_LOOKS {
             if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(1)).await;
+                // Far below a timer tick, and rare: a REPL is nearly always
+                // in its read by the time its prompt has reached us.
+                std::thread::sleep(VETO_GAP);
             }
             facts = self.probe_kernel();
             if facts

@@ -199,7 +199,7 @@ impl Session {
                 })
             };
             let Some((quiet_at, probe_at)) = times else {
-                if probing && self.kernel_vetoes_prompt().await {
+                if probing && self.kernel_vetoes_prompt() {
                     continue;
                 }
                 return WaitEnd::Condition;
