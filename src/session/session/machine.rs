@@ -298,6 +298,33 @@ impl Inner {
         }
     }
 
+    /// The outcome of a wait that began at `started`, with its output
+    /// (raw bytes, clean text, whether the ring lost its start).
+    pub(super) fn outcome(
+        &self,
+        started: Instant,
+        completed: bool,
+        (raw, output, lost): (Vec<u8>, String, bool),
+        exit_code: Option<i32>,
+    ) -> Outcome {
+        Outcome {
+            state: self.state,
+            completed,
+            raw,
+            output,
+            exit_code,
+            awaiting: self.awaiting.clone(),
+            elapsed: started.elapsed(),
+            truncated_start: lost,
+            failure: self.failure.clone(),
+            recovery: Vec::new(),
+            question: None,
+            restarted: None,
+            prompt_text: self.awaiting_prompt(),
+            foreground: self.foreground_since(started),
+        }
+    }
+
     /// Where the state stands: a plugin's answer about an older screen is
     /// applied only if nothing moved meanwhile.
     pub(super) fn mark(&self) -> (SessionState, u64, u64, u64) {

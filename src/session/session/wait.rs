@@ -43,22 +43,8 @@ impl Session {
         let inner = lock(&self.inner);
         let (raw, lost) = inner.ring.slice(from, inner.ring.end());
         let output = crate::session::clean::render(&raw);
-        Outcome {
-            state: inner.state,
-            completed,
-            raw,
-            output,
-            exit_code: inner.exit_code,
-            awaiting: inner.awaiting.clone(),
-            elapsed: started.elapsed(),
-            truncated_start: lost,
-            failure: inner.failure.clone(),
-            recovery: Vec::new(),
-            question: None,
-            restarted: None,
-            prompt_text: inner.awaiting_prompt(),
-            foreground: inner.foreground_since(started),
-        }
+        let exit_code = inner.exit_code;
+        inner.outcome(started, completed, (raw, output, lost), exit_code)
     }
 
     /// The start-up sequence: first prompt, then the commands typed into a
@@ -150,22 +136,7 @@ impl Session {
                 state.as_str()
             ));
         }
-        Outcome {
-            state,
-            completed,
-            raw,
-            output,
-            exit_code,
-            awaiting: inner.awaiting.clone(),
-            elapsed,
-            truncated_start: lost,
-            failure: inner.failure.clone(),
-            recovery: Vec::new(),
-            question: None,
-            restarted: None,
-            prompt_text: inner.awaiting_prompt(),
-            foreground: inner.foreground_since(started),
-        }
+        inner.outcome(started, completed, (raw, output, lost), exit_code)
     }
 
     /// Block until `cond` holds, the deadline passes, or (with `settle`)
