@@ -4,20 +4,33 @@
 /// Cut `text` to at most about `budget` characters. Returns the text and
 /// whether anything was cut.
 pub fn head_tail(text: &str, budget: usize, session_id: &str) -> (String, bool) {
+    // Fewer bytes than the budget: fewer characters too, no count needed.
+    if text.len() <= budget {
+        return (text.to_string(), false);
+    }
     let total = text.chars().count();
     if total <= budget {
         return (text.to_string(), false);
     }
     let head_len = budget * 2 / 5;
     let tail_len = budget - head_len;
-    let head: String = text.chars().take(head_len).collect();
-    let tail_start = total - tail_len;
-    let tail: String = text.chars().skip(tail_start).collect();
+    // Walk only the ends: megabytes of output lie between them.
+    let head_end = text
+        .char_indices()
+        .nth(head_len)
+        .map_or(text.len(), |(i, _)| i);
+    let tail_start = match tail_len {
+        0 => text.len(),
+        n => text.char_indices().rev().nth(n - 1).map_or(0, |(i, _)| i),
+    };
     let omitted = total - head_len - tail_len;
     let marker = format!(
         "\n[… {omitted} characters omitted (of {total}); call get_full_output with sessionId \"{session_id}\", offset {head_len} and limit {omitted} to read them …]\n"
     );
-    (format!("{head}{marker}{tail}"), true)
+    (
+        format!("{}{marker}{}", &text[..head_end], &text[tail_start..]),
+        true,
+    )
 }
 
 /// One page of `text` in characters: (page, total, has_more).
@@ -46,6 +59,18 @@ mod tests {
         assert!(cut.starts_with(&text[..40]));
         assert!(cut.ends_with(&text[940..]));
         assert!(cut.contains("offset 40 and limit 900"));
+    }
+
+    #[test]
+    fn cuts_fall_between_characters_of_any_width() {
+        let text: String = "é✓𝄞a".repeat(300);
+        let (cut, truncated) = head_tail(&text, 100, "s");
+        assert!(truncated);
+        let chars: Vec<char> = text.chars().collect();
+        let head: String = chars[..40].iter().collect();
+        let tail: String = chars[chars.len() - 60..].iter().collect();
+        assert!(cut.starts_with(&head) && cut.ends_with(&tail), "{cut}");
+        assert!(cut.contains("offset 40 and limit 1100 "));
     }
 
     #[test]

@@ -19,8 +19,7 @@ pub fn render(raw: &[u8]) -> String {
         // Fast path: a plain line written on a fresh row, the bulk of any
         // long output, is copied as is instead of interpreted char by char.
         if r.at_fresh_row() && body.bytes().all(|b| b >= 0x20 && b != 0x7f) {
-            r.line().extend(body.chars());
-            r.col = r.line().len();
+            r.put_plain(body);
             if newline {
                 r.feed('\n');
             }
@@ -46,9 +45,56 @@ enum Mode {
     StrEscape,
 }
 
+/// A rendered row: kept as the text it arrived as until something writes
+/// into it (most rows of a long output never are), then as characters.
+enum Row {
+    Text(String),
+    Chars(Vec<char>),
+}
+
+impl Row {
+    fn is_empty(&self) -> bool {
+        match self {
+            Row::Text(t) => t.is_empty(),
+            Row::Chars(c) => c.is_empty(),
+        }
+    }
+
+    fn chars(&mut self) -> &mut Vec<char> {
+        if let Row::Text(t) = self {
+            *self = Row::Chars(t.chars().collect());
+        }
+        match self {
+            Row::Chars(c) => c,
+            Row::Text(_) => unreachable!("converted above"),
+        }
+    }
+
+    /// The row without trailing blanks, appended to `out`.
+    fn push_trimmed(&self, out: &mut String) {
+        match self {
+            Row::Text(t) => out.push_str(t.trim_end()),
+            Row::Chars(c) => {
+                let end = c
+                    .iter()
+                    .rposition(|c| !c.is_whitespace())
+                    .map_or(0, |p| p + 1);
+                out.extend(&c[..end]);
+            }
+        }
+    }
+
+    fn len_hint(&self) -> usize {
+        match self {
+            Row::Text(t) => t.len(),
+            Row::Chars(c) => c.len(),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Renderer {
-    lines: Vec<Vec<char>>,
+    lines: Vec<Row>,
     row: usize,
     col: usize,
     mode: Mode,
@@ -65,9 +111,18 @@ impl Renderer {
 
     fn line(&mut self) -> &mut Vec<char> {
         while self.lines.len() <= self.row {
-            self.lines.push(Vec::new());
+            self.lines.push(Row::Chars(Vec::new()));
         }
-        &mut self.lines[self.row]
+        self.lines[self.row].chars()
+    }
+
+    /// A plain line (no control characters) on a fresh row, kept as text.
+    fn put_plain(&mut self, body: &str) {
+        while self.lines.len() <= self.row {
+            self.lines.push(Row::Chars(Vec::new()));
+        }
+        self.col = body.chars().count();
+        self.lines[self.row] = Row::Text(body.to_string());
     }
 
     fn put(&mut self, c: char) {
@@ -209,17 +264,13 @@ impl Renderer {
     }
 
     fn finish(self) -> String {
-        let total: usize = self.lines.iter().map(|l| l.len() + 1).sum();
+        let total: usize = self.lines.iter().map(|l| l.len_hint() + 1).sum();
         let mut out = String::with_capacity(total);
         for (i, line) in self.lines.iter().enumerate() {
             if i > 0 {
                 out.push('\n');
             }
-            let end = line
-                .iter()
-                .rposition(|c| !c.is_whitespace())
-                .map_or(0, |p| p + 1);
-            out.extend(&line[..end]);
+            line.push_trimmed(&mut out);
         }
         out
     }
