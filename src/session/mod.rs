@@ -12,6 +12,7 @@ mod locale;
 mod manager;
 mod markers;
 mod output;
+mod plan;
 pub mod pty;
 mod reaper;
 mod recovery;
@@ -30,9 +31,8 @@ pub use detect::{Detected, PromptMatcher};
 // The cursor line as prompt detection reads it (plugin replays build the same input).
 pub use detect::cursor_line;
 pub use error::SessionError;
-pub use manager::{
-    CreateOutcome, CreateRequest, CustomConfig, MAX_TIMEOUT_MS, ManagerConfig, SessionManager,
-};
+pub use manager::{CreateOutcome, CreateRequest, MAX_TIMEOUT_MS, ManagerConfig, SessionManager};
+pub use plan::CustomConfig;
 pub use reaper::{Reaper, run_watchdog};
 pub use recovery::Question;
 pub use session::{
