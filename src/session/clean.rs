@@ -45,14 +45,15 @@ enum Mode {
     StrEscape,
 }
 
-/// A rendered row: kept as the text it arrived as until something writes
-/// into it (most rows of a long output never are), then as characters.
-enum Row {
-    Text(String),
+/// A rendered row: the slice of the input it arrived as until something
+/// writes into it (most rows of a long output never are: no copy, no
+/// allocation), then as characters.
+enum Row<'a> {
+    Text(&'a str),
     Chars(Vec<char>),
 }
 
-impl Row {
+impl Row<'_> {
     fn is_empty(&self) -> bool {
         match self {
             Row::Text(t) => t.is_empty(),
@@ -93,14 +94,14 @@ impl Row {
 }
 
 #[derive(Default)]
-struct Renderer {
-    lines: Vec<Row>,
+struct Renderer<'a> {
+    lines: Vec<Row<'a>>,
     row: usize,
     col: usize,
     mode: Mode,
 }
 
-impl Renderer {
+impl<'a> Renderer<'a> {
     /// In plain text mode at the start of an empty last row.
     fn at_fresh_row(&self) -> bool {
         matches!(self.mode, Mode::Ground)
@@ -117,12 +118,12 @@ impl Renderer {
     }
 
     /// A plain line (no control characters) on a fresh row, kept as text.
-    fn put_plain(&mut self, body: &str) {
+    fn put_plain(&mut self, body: &'a str) {
         while self.lines.len() <= self.row {
             self.lines.push(Row::Chars(Vec::new()));
         }
         self.col = body.chars().count();
-        self.lines[self.row] = Row::Text(body.to_string());
+        self.lines[self.row] = Row::Text(body);
     }
 
     fn put(&mut self, c: char) {
