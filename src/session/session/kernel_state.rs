@@ -24,6 +24,8 @@ const MAX_PROBE_GAP: Duration = Duration::from_millis(500);
 /// between them.
 const VETO_LOOKS: usize = 6;
 const VETO_GAP: Duration = Duration::from_micros(200);
+/// Programs that page text: reading the terminal, they want pager keys.
+const PAGERS: &[&str] = &["less", "more", "most", "pg"];
 /// Prompts learned from the kernel per session.
 const MAX_KERNEL_PROMPTS: usize = 8;
 
@@ -298,7 +300,13 @@ impl Inner {
         if event_loop && line.trim().is_empty() {
             return false;
         }
+        // A pager is a pager before its first screen has reached us.
+        let pager = facts
+            .foreground
+            .as_ref()
+            .is_some_and(|f| PAGERS.contains(&f.name.as_str()));
         let kind = match wants {
+            _ if pager => "pager",
             Wants::Key => "key",
             _ => "line",
         };

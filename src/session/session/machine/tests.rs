@@ -139,6 +139,20 @@ fn the_kernel_turns_a_silent_read_into_a_secret_and_a_read_into_a_line() {
 }
 
 #[test]
+fn a_pager_reading_is_a_pager_before_its_screen_shows() {
+    let mut m = python_machine();
+    feed_all(&mut m, &[b">>> "]);
+    m.set_state(SessionState::Busy);
+    feed_all(&mut m, &[b"help(len)\r\n"]);
+    let mut less = facts(false, false, Activity::ReadingTerminal, 200);
+    if let Some(f) = less.foreground.as_mut() {
+        f.name = "less".into();
+    }
+    assert!(m.apply_kernel(&less));
+    assert_eq!(m.awaiting.as_deref(), Some("pager"));
+}
+
+#[test]
 fn the_kernel_leaves_known_prompts_sleepers_and_event_loops_alone() {
     let mut m = python_machine();
     feed_all(&mut m, &[b">>> "]);
