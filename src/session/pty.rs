@@ -208,15 +208,16 @@ pub fn readable_within(fd: i32, timeout: std::time::Duration) -> bool {
 
 /// Bytes already waiting to be read on `fd` (0 if unknown).
 pub fn bytes_waiting(fd: i32) -> usize {
+    queued(fd).unwrap_or(0)
+}
+
+/// Bytes waiting to be read on `fd`; `None` when it cannot be asked.
+pub fn queued(fd: i32) -> Option<usize> {
     let mut n: libc::c_int = 0;
     // SAFETY: FIONREAD writes one c_int through the pointer we pass, which
     // points at a live local.
     let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
-    if rc == 0 {
-        usize::try_from(n).unwrap_or(0)
-    } else {
-        0
-    }
+    (rc == 0).then(|| usize::try_from(n).unwrap_or(0))
 }
 
 #[cfg(test)]

@@ -177,7 +177,8 @@ struct Inner {
     scanner: MarkerScanner,
     markers: VecDeque<Marker>,
     matcher: PromptMatcher,
-    marker_mode: bool,
+    /// The session's static facts (marker mode, preset, target…).
+    info: Arc<SessionInfo>,
     state: SessionState,
     awaiting: Option<String>,
     secondary_prompt: bool,
@@ -197,27 +198,21 @@ struct Inner {
     log: VecDeque<String>,
     /// The session's strategy plugin (prompt detection, recovery), if any.
     plugin: Option<PluginSession>,
-    preset: String,
     /// Times the REPL was restarted by recovery.
     restarts: u32,
     /// The REPL's pid (the session's, kept here for the kernel's facts).
     pid: i32,
     /// What the kernel said last.
     kernel: KernelView,
-    /// No prompt patterns were given: the kernel finds the prompt.
-    zero_config: bool,
     /// When typed bytes last reached the terminal.
     last_input_at: Instant,
     /// The plugin is out for a call made outside the lock.
     plugin_lent: bool,
-    /// Where it runs and with which parameters (for plugins' facts).
-    target: Option<String>,
-    parameters: Vec<(String, String)>,
 }
 
 /// A live session. Cheap to share (`Arc<Session>`).
 pub struct Session {
-    pub info: SessionInfo,
+    pub info: Arc<SessionInfo>,
     inner: Mutex<Inner>,
     changed: watch::Sender<u64>,
     /// Created on first subscription: most sessions are never watched, and
@@ -296,8 +291,9 @@ impl Session {
             tap,
             gate,
         } = parts;
+        let info = Arc::new(info);
         let inner = Inner::new(
-            &info,
+            Arc::clone(&info),
             InnerParts {
                 matcher,
                 plugin,

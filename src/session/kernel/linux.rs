@@ -79,7 +79,7 @@ pub fn typed_unread(master: RawFd) -> Option<usize> {
     let fd = std::os::fd::AsRawFd::as_raw_fd(&slave);
     // Settles keystrokes still in flight into the read queue (see
     // `terminal_still`); the answer itself is the count below.
-    super::readable_now(fd)?;
+    super::settle_and_peek(fd);
     super::queued(fd)
 }
 

@@ -21,6 +21,8 @@ use other as os;
 
 use std::os::fd::RawFd;
 
+use crate::session::pty::queued;
+
 /// The program that owns the terminal (its foreground process group).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Foreground {
@@ -107,8 +109,8 @@ impl KernelFacts {
     }
 }
 
-/// Ask the kernel about the terminal whose master side is `master`, in a
-/// session led by `session_pid`. Never fails: what cannot be read is unknown.
+/// Ask the kernel about the terminal whose master side is `master`. Never
+/// fails: what cannot be read is unknown.
 pub fn probe(master: RawFd) -> KernelFacts {
     let (echo, canonical) = match termios(master) {
         Some(t) => (
@@ -143,22 +145,12 @@ pub fn terminal_still(master: RawFd) -> bool {
     // worker a moment later (longer on a loaded machine): a zero-timeout
     // poll makes the line discipline finish that move first, so the counts
     // below are exact.
-    readable_now(master) == Some(false)
-        && queued(master) == Some(0)
-        && os::typed_unread(master) == Some(0)
+    !settle_and_peek(master) && queued(master) == Some(0) && os::typed_unread(master) == Some(0)
 }
 
-/// Whether `fd` has input right now, after the kernel has moved what is in
-/// flight (`None`: the poll failed).
-pub(crate) fn readable_now(fd: RawFd) -> Option<bool> {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one pollfd, owned here; a zero timeout never blocks.
-    let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
-    (rc >= 0).then_some(pfd.revents & libc::POLLIN != 0)
+/// Whether `fd` has input, once the kernel has moved what is in flight.
+fn settle_and_peek(fd: RawFd) -> bool {
+    crate::session::pty::readable_within(fd, std::time::Duration::ZERO)
 }
 
 /// Whether one of our own threads is on a CPU (`None`: cannot tell).
@@ -170,14 +162,6 @@ pub fn own_thread_running(tid: i32) -> Option<bool> {
 pub fn current_thread_id() -> i32 {
     // SAFETY: gettid has no preconditions.
     unsafe { libc::gettid() }
-}
-
-/// Bytes waiting to be read on `fd`.
-fn queued(fd: RawFd) -> Option<usize> {
-    let mut n: libc::c_int = 0;
-    // SAFETY: FIONREAD writes one c_int through a pointer to a live local.
-    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
-    (rc == 0).then(|| usize::try_from(n).unwrap_or(0))
 }
 
 /// The terminal's modes, read through the master side (same termios).

@@ -127,9 +127,11 @@ impl Session {
                 eof_chunks_allowed: at_prompt,
             })?
         };
-        let answering = self.awaiting_answer();
-        let start = {
+        let (start, answering) = {
             let mut inner = lock(&self.inner);
+            // What the input answers, taken under the same lock as the
+            // secret test below and before the state turns busy.
+            let answering = inner.awaiting_answer().map(str::to_string);
             // A secret is kept as its length: history, the event log and
             // the plugin's `last_input` never see it. Nothing is echoed at
             // a password prompt, so there is no echo to strip either.
@@ -166,7 +168,7 @@ impl Session {
                 typed,
                 ..Default::default()
             });
-            start
+            (start, answering)
         };
         // Both waits type the steps alike: each line after the REPL's answer
         // to the one before (its next prompt, or a short pause for a line a

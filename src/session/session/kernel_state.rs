@@ -46,6 +46,14 @@ pub(super) struct KernelView {
     candidate: Option<(Wants, Instant, Instant)>,
 }
 
+impl KernelView {
+    /// Keep a probe's answer as the last one.
+    fn note(&mut self, facts: &KernelFacts) {
+        self.facts = facts.clone();
+        self.at = Some(Instant::now());
+    }
+}
+
 /// What a probe did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Probed {
@@ -164,11 +172,6 @@ impl Session {
         Some(kernel::probe(fd))
     }
 
-    /// The facts of the last probe (none yet: unknown).
-    pub fn kernel_facts(&self) -> KernelFacts {
-        lock(&self.inner).kernel.facts.clone()
-    }
-
     /// Probe and let the facts settle a running command's state. Output
     /// that arrived meanwhile wins (the regexes saw it). Returns whether
     /// the state changed.
@@ -179,8 +182,7 @@ impl Session {
         };
         let caught_up = self.output_caught_up();
         let mut inner = lock(&self.inner);
-        inner.kernel.facts = facts.clone();
-        inner.kernel.at = Some(Instant::now());
+        inner.kernel.note(&facts);
         let running = matches!(inner.state, SessionState::Busy | SessionState::Starting);
         let wants = facts.wants().filter(|_| running);
         let Some(wants) = wants.filter(|_| caught_up && inner.last_output_at == mark) else {
@@ -223,7 +225,7 @@ impl Session {
     pub(super) fn kernel_vetoes_prompt(&self) -> bool {
         {
             let inner = lock(&self.inner);
-            if inner.marker_mode || !inner.state.is_prompt() {
+            if inner.info.marker_mode || !inner.state.is_prompt() {
                 return false;
             }
         }
@@ -246,8 +248,7 @@ impl Session {
             return false;
         };
         let mut inner = lock(&self.inner);
-        inner.kernel.facts = facts.clone();
-        inner.kernel.at = Some(Instant::now());
+        inner.kernel.note(&facts);
         if !facts.certainly_busy() || !inner.state.is_prompt() {
             return false;
         }
@@ -283,7 +284,7 @@ impl Inner {
         ) {
             return false;
         }
-        if self.zero_config {
+        if self.info.prompt_from_kernel {
             self.learn_kernel_prompt(&line);
             return self.prompt_seen(SessionState::Ready);
         }

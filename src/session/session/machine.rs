@@ -55,7 +55,7 @@ pub(super) struct InnerParts {
 }
 
 impl Inner {
-    pub(super) fn new(info: &SessionInfo, parts: InnerParts) -> Inner {
+    pub(super) fn new(info: Arc<SessionInfo>, parts: InnerParts) -> Inner {
         let now = Instant::now();
         Inner {
             term: crate::session::terminal::Terminal::new(parts.rows, parts.cols),
@@ -63,7 +63,6 @@ impl Inner {
             scanner: MarkerScanner::default(),
             markers: VecDeque::new(),
             matcher: parts.matcher,
-            marker_mode: info.marker_mode,
             state: SessionState::Starting,
             awaiting: None,
             secondary_prompt: false,
@@ -78,16 +77,13 @@ impl Inner {
             history: VecDeque::new(),
             last_command: None,
             log: VecDeque::new(),
-            preset: info.preset.clone(),
             plugin: parts.plugin,
             restarts: 0,
             pid: parts.pid,
             kernel: KernelView::default(),
-            zero_config: info.prompt_from_kernel,
             last_input_at: now,
             plugin_lent: false,
-            target: info.target.clone(),
-            parameters: info.parameters.clone(),
+            info,
         }
     }
 
@@ -183,7 +179,7 @@ impl Inner {
             self.markers.push_back(m.clone());
         }
         // Shells at a prompt: only their markers change that.
-        if !new_markers.is_empty() || more || (self.marker_mode && self.state.is_prompt()) {
+        if !new_markers.is_empty() || more || (self.info.marker_mode && self.state.is_prompt()) {
             return Fed::Settled(changed);
         }
         let screen = self.term.screen();
@@ -212,7 +208,7 @@ impl Inner {
                 (d, k.map(str::to_string))
             }
         };
-        if self.marker_mode {
+        if self.info.marker_mode {
             // Shells: markers decide ready/busy. The regexes only spot a
             // question (password, [y/N]) while a command runs, and prompts
             // taught with `set_session_ready` (a REPL started from the shell).
@@ -267,7 +263,7 @@ impl Inner {
             line: line.to_string(),
             recent: String::from_utf8_lossy(tail).into_owned(),
             alternate: screen.alternate_screen(),
-            preset: self.preset.clone(),
+            preset: self.info.preset.clone(),
             facts: self.plugin_facts(),
             mark: self.mark(),
         })
@@ -352,8 +348,8 @@ impl Inner {
                     }),
                 reading_terminal: k.reading_terminal(),
             },
-            target: self.target.clone(),
-            parameters: self.parameters.clone(),
+            target: self.info.target.clone(),
+            parameters: self.info.parameters.clone(),
             since_input_ms: u64::try_from(self.last_input_at.elapsed().as_millis()).ok(),
         }
     }

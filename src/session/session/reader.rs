@@ -32,7 +32,7 @@ impl Session {
             return false;
         }
         let inner = lock(&self.inner);
-        inner.marker_mode
+        inner.info.marker_mode
             || inner.matcher.classify(&tail).0 != Detected::Busy
             || inner.matcher.matches_learned(&tail)
     }

@@ -109,7 +109,7 @@ impl Session {
         let (raw, output, lost) = inner.command_output(start, end, echo);
         let exit_code = if inner.state == SessionState::Exited {
             inner.exit_code
-        } else if inner.marker_mode && inner.state.is_prompt() {
+        } else if inner.info.marker_mode && inner.state.is_prompt() {
             inner.last_status
         } else {
             None

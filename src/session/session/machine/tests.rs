@@ -29,7 +29,7 @@ fn info(marker_mode: bool, prompt_from_kernel: bool) -> SessionInfo {
 
 fn machine(matcher: PromptMatcher, marker_mode: bool, from_kernel: bool) -> Inner {
     Inner::new(
-        &info(marker_mode, from_kernel),
+        Arc::new(info(marker_mode, from_kernel)),
         InnerParts {
             matcher,
             plugin: None,
