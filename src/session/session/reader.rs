@@ -21,20 +21,22 @@ impl Session {
     }
 
     /// Could this chunk leave the cursor at a prompt? Cheap: only the text
-    /// after its last newline is looked at. A chunk without a newline may
-    /// continue an earlier line, so it always could.
+    /// after its last newline is looked at, as the cursor line it makes
+    /// (blanks before the cursor kept: `>>> ` is a prompt, `>>>` is not).
+    /// A chunk without a newline may continue an earlier line, so it always
+    /// could.
     pub(super) fn might_end_at_prompt(&self, chunk: &[u8]) -> bool {
         let Some(nl) = chunk.iter().rposition(|&b| b == b'\n') else {
             return true;
         };
-        let tail = crate::session::clean::render(&chunk[nl + 1..]);
-        if tail.is_empty() {
+        let line = crate::session::clean::cursor_line_text(&chunk[nl + 1..]);
+        if line.is_empty() {
             return false;
         }
         let inner = lock(&self.inner);
         inner.info.marker_mode
-            || inner.matcher.classify(&tail).0 != Detected::Busy
-            || inner.matcher.matches_learned(&tail)
+            || inner.matcher.classify(&line).0 != Detected::Busy
+            || inner.matcher.matches_learned(&line)
     }
 
     /// Called by the reader thread for every chunk.
@@ -140,10 +142,14 @@ impl Session {
         // An exit must not overtake the program's last words (ssh's reason
         // for failing): while output waits in the PTY, the reader goes first.
         use std::sync::atomic::Ordering;
+        // A zero-timeout poll first: it makes the kernel finish moving what
+        // the program wrote through its buffers, which the byte count alone
+        // does not see (under load, ssh's reason for failing was lost so).
         let unread = || {
-            lock(&self.master)
-                .as_raw_fd()
-                .is_some_and(|fd| crate::session::pty::bytes_waiting(fd) > 0)
+            lock(&self.master).as_raw_fd().is_some_and(|fd| {
+                crate::session::pty::readable_within(fd, Duration::ZERO)
+                    || crate::session::pty::bytes_waiting(fd) > 0
+            })
         };
         if unread() {
             self.exit_pending.store(true, Ordering::Release);
