@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
+mod bulk;
 mod kernel;
 mod persist;
 mod recorded;
@@ -348,25 +349,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     targets::ssh_round_trip(&mut c, args.evals, &mut row)?;
     kernel::kernel_rows(&mut c, &mut row)?;
 
-    // Bulk output.
-    for lines in [20_000usize, 200_000] {
-        let cmd = format!(
-            "print('\\n'.join(f'line {{i}} of the bulk output test' for i in range({lines})))"
-        );
-        let t = Instant::now();
-        let r = c.eval(&id, &cmd)?;
-        let server = t.elapsed();
-        if r["totalLength"].as_u64().unwrap_or(0) == 0 {
-            bail!("bulk output came back empty: {r}");
-        }
-        let raw_time = raw.run(&cmd)?;
-        row(
-            &format!("bulk output, {lines} lines"),
-            ms(server),
-            ms(raw_time),
-            format!("{:.2}× raw", server.as_secs_f64() / raw_time.as_secs_f64()),
-        );
-    }
+    bulk::bulk_rows(&mut c, &mut raw, &id, &mut row)?;
     recorded::bulk_recorded(&bin, &mut c, &id, 200_000, &mut row)?;
 
     // Continuation prompt.

@@ -13,7 +13,7 @@ use super::{Client, median, ms};
 const RUNS: usize = 7;
 
 /// `cmd` on session `id` of `c`, timed; the output must not be empty.
-fn timed(c: &mut Client, id: &str, cmd: &str) -> anyhow::Result<Duration> {
+pub(super) fn timed(c: &mut Client, id: &str, cmd: &str) -> anyhow::Result<Duration> {
     let t = Instant::now();
     let r = c.eval(id, cmd)?;
     let took = t.elapsed();

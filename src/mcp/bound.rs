@@ -8,7 +8,17 @@ pub fn head_tail(text: &str, budget: usize, session_id: &str) -> (String, bool) 
     if text.len() <= budget {
         return (text.to_string(), false);
     }
-    let total = text.chars().count();
+    head_tail_counted(text, text.chars().count(), budget, session_id)
+}
+
+/// `head_tail` of a text whose length in characters (`total`) the caller
+/// already knows.
+pub fn head_tail_counted(
+    text: &str,
+    total: usize,
+    budget: usize,
+    session_id: &str,
+) -> (String, bool) {
     if total <= budget {
         return (text.to_string(), false);
     }

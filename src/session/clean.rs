@@ -9,8 +9,12 @@
 /// Render `raw` to clean text. Lines are joined with `\n`, trailing blanks
 /// trimmed.
 pub fn render(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw);
+    let text = lossy_utf8(raw);
     let mut r = Renderer::default();
+    // One row per line: reserved at once instead of grown by doubling
+    // through megabytes of output.
+    r.lines
+        .reserve(text.bytes().filter(|&b| b == b'\n').count() + 1);
     for segment in text.split_inclusive('\n') {
         let (body, newline) = match segment.strip_suffix('\n') {
             Some(body) => (body.strip_suffix('\r').unwrap_or(body), true),
@@ -19,10 +23,7 @@ pub fn render(raw: &[u8]) -> String {
         // Fast path: a plain line written on a fresh row, the bulk of any
         // long output, is copied as is instead of interpreted char by char.
         if r.at_fresh_row() && body.bytes().all(|b| b >= 0x20 && b != 0x7f) {
-            r.put_plain(body);
-            if newline {
-                r.feed('\n');
-            }
+            r.put_plain(body, newline);
             continue;
         }
         for c in segment.chars() {
@@ -30,6 +31,42 @@ pub fn render(raw: &[u8]) -> String {
         }
     }
     r.finish()
+}
+
+/// The line the cursor is on once `raw` is written from the start of a
+/// fresh row, up to the cursor, blanks kept: what a screen's cursor line
+/// reads (a prompt's trailing space is part of it).
+pub fn cursor_line_text(raw: &[u8]) -> String {
+    let text = lossy_utf8(raw);
+    let mut r = Renderer::default();
+    for c in text.chars() {
+        r.feed(c);
+    }
+    let col = r.col;
+    let line = r.line();
+    line.iter()
+        .copied()
+        .chain(std::iter::repeat(' '))
+        .take(col)
+        .collect()
+}
+
+/// `raw` as text, invalid sequences replaced. Valid UTF-8 (nearly all
+/// output) goes through the standard library's word-at-a-time check and is
+/// borrowed; only what follows the first invalid byte takes the slower
+/// replacing walk.
+pub fn lossy_utf8(raw: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(raw) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(e) => {
+            let (valid, rest) = raw.split_at(e.valid_up_to());
+            let mut text = String::with_capacity(raw.len() + 2);
+            // The prefix was just checked; re-checking it is cheap and safe.
+            text.push_str(&String::from_utf8_lossy(valid));
+            text.push_str(&String::from_utf8_lossy(rest));
+            std::borrow::Cow::Owned(text)
+        }
+    }
 }
 
 #[derive(Default)]
@@ -74,6 +111,10 @@ impl Row<'_> {
     /// The row without trailing blanks, appended to `out`.
     fn push_trimmed(&self, out: &mut String) {
         match self {
+            // Most rows end in a visible ASCII character: nothing to trim.
+            Row::Text(t) if t.as_bytes().last().is_none_or(|&b| b > b' ' && b < 0x7f) => {
+                out.push_str(t)
+            }
             Row::Text(t) => out.push_str(t.trim_end()),
             Row::Chars(c) => {
                 let end = c
@@ -117,13 +158,20 @@ impl<'a> Renderer<'a> {
         self.lines[self.row].chars()
     }
 
-    /// A plain line (no control characters) on a fresh row, kept as text.
-    fn put_plain(&mut self, body: &'a str) {
-        while self.lines.len() <= self.row {
+    /// A plain line (no control characters) on a fresh row, kept as text;
+    /// with `newline`, the cursor goes on to the start of the next row.
+    fn put_plain(&mut self, body: &'a str, newline: bool) {
+        // A fresh row is the last one, empty, or the one just past the end.
+        debug_assert!(self.at_fresh_row());
+        self.lines.truncate(self.row);
+        self.lines.push(Row::Text(body));
+        if newline {
+            self.row += 1;
+            self.col = 0;
             self.lines.push(Row::Chars(Vec::new()));
+        } else {
+            self.col = body.chars().count();
         }
-        self.col = body.chars().count();
-        self.lines[self.row] = Row::Text(body);
     }
 
     fn put(&mut self, c: char) {
@@ -324,6 +372,31 @@ mod tests {
         assert_eq!(render(b"a\x0bb\x0cc"), "a\n b\n  c");
         // A charset designation ending in a letter moves nothing.
         assert_eq!(render(b"a\x1b(Eb\x1b)Dc"), "abc");
+    }
+
+    #[test]
+    fn the_cursor_line_keeps_the_blanks_before_the_cursor() {
+        use super::cursor_line_text;
+        assert_eq!(cursor_line_text(b">>> "), ">>> ");
+        assert_eq!(cursor_line_text(b"\x1b[1;32mIn [3]:\x1b[0m "), "In [3]: ");
+        // Only what lies before the cursor: a rewritten line is cut there.
+        assert_eq!(cursor_line_text(b"abcdef\rxy"), "xy");
+        assert_eq!(cursor_line_text(b"ab\x1b[3C"), "ab   ");
+        assert_eq!(cursor_line_text(b""), "");
+    }
+
+    #[test]
+    fn lossy_text_borrows_valid_input_and_replaces_the_rest() {
+        use super::lossy_utf8;
+        assert!(matches!(
+            lossy_utf8("héllo".as_bytes()),
+            std::borrow::Cow::Borrowed("héllo")
+        ));
+        assert_eq!(
+            lossy_utf8(b"ok \xff then \xe2\x9c"),
+            "ok \u{fffd} then \u{fffd}"
+        );
+        assert_eq!(lossy_utf8(b"\xc3"), "\u{fffd}");
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod tap;
 mod terminal;
 mod writer;
 
+pub use clean::lossy_utf8;
 pub use clean::render as clean_text;
 pub use detect::{Detected, PromptMatcher};
 // The cursor line as prompt detection reads it (plugin replays build the same input).

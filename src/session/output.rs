@@ -45,13 +45,22 @@ pub fn extract_output(
             .join("\n");
         return joined;
     }
-    strip_echo_and_prompt(&render(raw), input, matcher)
+    strip_echo_and_prompt(render(raw), input, matcher)
 }
 
 /// For REPLs without markers: drop the echoed input lines at the top and
-/// the prompt line at the bottom. Works on offsets and cuts once, so a
-/// megabyte of output is not split into lines and joined again.
-pub fn strip_echo_and_prompt(clean: &str, input: &str, matcher: &PromptMatcher) -> String {
+/// the prompt line at the bottom. Works on offsets and cuts the text in
+/// place, so a megabyte of output is neither split into lines nor copied.
+pub fn strip_echo_and_prompt(mut clean: String, input: &str, matcher: &PromptMatcher) -> String {
+    let (start, end) = output_span(&clean, input, matcher);
+    clean.truncate(end);
+    clean.drain(..start);
+    clean
+}
+
+/// Where the output lies in `clean`: after the echo, before the prompt
+/// and the blank lines above it.
+fn output_span(clean: &str, input: &str, matcher: &PromptMatcher) -> (usize, usize) {
     // Skip one echoed line per typed line, while they match. A REPL may
     // print a blank line before its next prompt (ipython does): skipped
     // when the echo goes on after it.
@@ -77,7 +86,7 @@ pub fn strip_echo_and_prompt(clean: &str, input: &str, matcher: &PromptMatcher) 
         break;
     }
     if start > clean.len() {
-        return String::new();
+        return (0, 0);
     }
     // Drop blank lines and then the final prompt from the bottom.
     let mut end = clean.len();
@@ -97,7 +106,10 @@ pub fn strip_echo_and_prompt(clean: &str, input: &str, matcher: &PromptMatcher) 
         }
     }
     // Blank lines between the output and the prompt are not output.
-    clean[start..end].trim_end_matches('\n').to_string()
+    (
+        start,
+        start + clean[start..end].trim_end_matches('\n').len(),
+    )
 }
 
 /// `line` (clean text) is the echo of `typed`: it ends with it. A tab

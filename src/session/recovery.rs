@@ -286,7 +286,7 @@ impl Session {
             Action::Restart => {
                 let mut fresh = self.restart().await?;
                 // The new REPL's banner is not the command's output.
-                fresh.output.clear();
+                fresh.output = Default::default();
                 fresh.restarted = Some(self.status().restarts);
                 Ok(fresh)
             }

@@ -120,7 +120,9 @@ pub struct CommandRecord {
     pub input: String,
     pub start: u64,
     pub end: u64,
-    pub output: String,
+    /// Shared with the command's `Outcome`: megabytes of output are not
+    /// copied to be kept, nor again for each snapshot.
+    pub output: Arc<String>,
     pub exit_code: Option<i32>,
     pub truncated_start: bool,
     /// The lines as typed (blank lines arranged, pieces joined), which is
@@ -144,7 +146,7 @@ pub struct Outcome {
     /// The REPL reached a prompt (or settled) before the deadline.
     pub completed: bool,
     pub raw: Vec<u8>,
-    pub output: String,
+    pub output: Arc<String>,
     pub exit_code: Option<i32>,
     pub awaiting: Option<String>,
     pub elapsed: Duration,

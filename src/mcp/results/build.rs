@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::mcp::bound::head_tail;
+use crate::mcp::bound::{head_tail, head_tail_counted};
 use crate::policy::Verdict;
 use crate::session::{Outcome, Session, SessionState};
 
@@ -137,8 +137,8 @@ pub fn outcome_result(
 ) -> (SendInputResult, bool) {
     let id = session.id();
     let total_length = outcome.output.chars().count();
-    let (output, cut_a) = head_tail(&outcome.output, max_chars, id);
-    let raw = String::from_utf8_lossy(&outcome.raw);
+    let (output, cut_a) = head_tail_counted(&outcome.output, total_length, max_chars, id);
+    let raw = crate::session::lossy_utf8(&outcome.raw);
     let (raw_output, cut_b) = head_tail(&raw, max_chars, id);
     let mut r = SendInputResult {
         success: true,

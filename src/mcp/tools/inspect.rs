@@ -187,7 +187,7 @@ impl ReplServer {
             // (everything, before the first one).
             (last, _) => {
                 let (raw, _) = s.raw_since(last.map_or(0, |c| c.start));
-                String::from_utf8_lossy(&raw).into_owned()
+                std::sync::Arc::new(crate::session::lossy_utf8(&raw).into_owned())
             }
         };
         ok(&paged(&text, offset, limit, None))

@@ -300,7 +300,7 @@ impl Inner {
         &self,
         started: Instant,
         completed: bool,
-        (raw, output, lost): (Vec<u8>, String, bool),
+        (raw, output, lost): (Vec<u8>, Arc<String>, bool),
         exit_code: Option<i32>,
     ) -> Outcome {
         Outcome {

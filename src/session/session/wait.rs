@@ -44,7 +44,7 @@ impl Session {
         let (raw, lost) = inner.ring.slice(from, inner.ring.end());
         let output = crate::session::clean::render(&raw);
         let exit_code = inner.exit_code;
-        inner.outcome(started, completed, (raw, output, lost), exit_code)
+        inner.outcome(started, completed, (raw, Arc::new(output), lost), exit_code)
     }
 
     /// The start-up sequence: first prompt, then the commands typed into a
@@ -73,7 +73,7 @@ impl Session {
                     actor: Actor::Agent,
                 };
                 let step = self.send_input_locked(line, &opts).await?;
-                startup.output.push_str(&step.output);
+                Arc::make_mut(&mut startup.output).push_str(&step.output);
                 startup.state = step.state;
                 startup.completed = step.completed;
                 startup.exit_code = step.exit_code;
@@ -107,6 +107,7 @@ impl Session {
             .unwrap_or_default();
         let echo = if typed.is_empty() { &input } else { &typed };
         let (raw, output, lost) = inner.command_output(start, end, echo);
+        let output = Arc::new(output);
         let exit_code = if inner.state == SessionState::Exited {
             inner.exit_code
         } else if inner.info.marker_mode && inner.state.is_prompt() {
@@ -125,7 +126,7 @@ impl Session {
             input,
             start,
             end,
-            output: output.clone(),
+            output: Arc::clone(&output),
             exit_code,
             truncated_start: lost,
             typed,
