@@ -358,31 +358,6 @@ async fn the_web_views_resize_and_password_keys_are_recorded_and_its_page_offers
     assert_eq!(at.and_then(|i| typed.get(i + 1)), Some(&"\r"), "{typed:?}");
 }
 
-/// GET `path` from the server of `page_url`: (status, body).
-async fn http_get(page_url: &str, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = page_url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .expect("host");
-    let mut stream = tokio::net::TcpStream::connect(host)
-        .await
-        .expect("connect to the web view");
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("request");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("response");
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_string())
-}
-
 #[test]
 fn a_record_dir_that_cannot_be_created_stops_the_server_naming_it() {
     let cfg = scratch("rec-bad");

@@ -3,7 +3,8 @@
 //! terminal as typed, a refused line's Enter never does (the line is
 //! killed and the page told why), every line leaves one audit line with
 //! origin `web`, a secret only as its length. A read-only page types
-//! nothing.
+//! nothing, and where the policy denies `send_input_to_session` every page
+//! is read-only.
 
 mod common;
 
@@ -289,4 +290,105 @@ async fn a_line_typed_in_the_page_meets_the_input_rules_and_is_audited() {
     );
     let log = std::fs::read_to_string(cfg.join("state/repl-mcp/audit.jsonl")).unwrap_or_default();
     assert!(!log.contains(SECRET), "the secret is in the audit log");
+}
+
+#[tokio::test]
+async fn where_the_policy_denies_typing_every_page_only_watches() {
+    if !have("python3") {
+        eprintln!("python3 not installed; skipped");
+        return;
+    }
+    let cfg = scratch("web-watch-only");
+    let out = cfg.join("out");
+    std::fs::create_dir_all(&out).expect("out dir");
+    let policy = cfg.join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[tools.send_input_to_session]\naction = \"deny\"\n",
+    )
+    .expect("policy");
+    let cmd = tokio::process::Command::new(bin()).configure(|cmd| {
+        cmd.args(["serve", "--web-port", "0", "--policy"]);
+        cmd.arg(&policy);
+        cmd.env("XDG_CONFIG_HOME", &cfg);
+        cmd.env("XDG_STATE_HOME", cfg.join("state"));
+        cmd.env("XDG_CACHE_HOME", cfg.join("cache"));
+        // The index link is logged at info: the way a person finds it.
+        cmd.env("REPL_MCP_LOG", "info");
+    });
+    let (transport, stderr) = TokioChildProcess::builder(cmd)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn repl-mcp");
+    let mut stderr = tokio::io::BufReader::new(stderr.expect("stderr"));
+    let client = ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("web-watch-only", "0"),
+    )
+    .serve(transport)
+    .await
+    .expect("MCP initialize");
+    let index = tokio::time::timeout(WAIT, async {
+        use tokio::io::AsyncBufReadExt;
+        let mut line = String::new();
+        while stderr.read_line(&mut line).await.unwrap_or(0) > 0 {
+            if let Some(at) = line.find("web view: http") {
+                return Some(line[at + "web view: ".len()..].trim().to_string());
+            }
+            line.clear();
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .expect("the index link in the log");
+    // Keep reading the log, so the server never blocks on it.
+    tokio::spawn(async move {
+        let _ = tokio::io::copy(&mut stderr, &mut tokio::io::sink()).await;
+    });
+
+    let (r, err) = call(&client, "create_session", json!({"presetConfig": "python"})).await;
+    assert!(!err, "{r:#}");
+    // The agent is handed the watching link only.
+    assert_eq!(r["webUrl"], r["webUrlReadOnly"], "{r:#}");
+    let id = r["sessionId"].as_str().expect("sessionId").to_string();
+    let (d, _) = call(&client, "get_session_details", json!({"sessionId": id})).await;
+    assert_eq!(d["webUrl"], d["webUrlReadOnly"], "{d:#}");
+
+    // The index still lists the interactive link; it watches all the same.
+    let token = index.split("token=").nth(1).expect("index token");
+    let (status, body) = http_get(&index, &format!("/api/sessions?token={token}")).await;
+    assert_eq!(status, 200, "{body}");
+    let listed: Value = serde_json::from_str(&body).expect("session list");
+    let interactive = listed
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["id"] == id.as_str()))
+        .and_then(|s| s["interactiveUrl"].as_str())
+        .unwrap_or_else(|| panic!("no interactive link in {listed:#}"))
+        .to_string();
+    let base = index.split("/?").next().expect("base url");
+    let mut page = open_page(&format!("{base}{interactive}")).await;
+    let hello = until_message(&mut page, "hello").await;
+    assert_eq!(hello["readOnly"], true, "{hello}");
+    type_keys(
+        &mut page,
+        format!("{}\r", touch(&out, "typed", "x")).as_bytes(),
+    )
+    .await;
+    // The agent may still read: the screen never showed the keys.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (screen, _) = call(
+        &client,
+        "get_clean_text",
+        json!({"sessionId": id, "fullText": true}),
+    )
+    .await;
+    assert!(
+        !screen.to_string().contains("typed"),
+        "keys reached the terminal: {screen:#}"
+    );
+    assert!(!out.join("typed").exists(), "a watching page typed");
+    drop(page);
+    client.cancel().await.expect("close");
 }

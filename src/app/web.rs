@@ -79,6 +79,10 @@ impl WebBackend for ManagerBackend {
         }
     }
 
+    fn typing_refused(&self) -> Option<String> {
+        self.gate.typing_refused()
+    }
+
     fn resize(&self, id: &str, cols: u16, rows: u16) -> Result<(), String> {
         let s = self
             .session(id)
@@ -90,22 +94,33 @@ impl WebBackend for ManagerBackend {
 /// The running web view, as the MCP tools see it.
 struct WebViewLinks {
     handle: WebHandle,
+    /// The policy lets nobody type: the agent is handed the read-only link
+    /// for both (an interactive page would only watch anyway).
+    watch_only: bool,
+}
+
+impl WebViewLinks {
+    fn urls_of(&self, links: crate::web::SessionLinks) -> WebUrls {
+        WebUrls {
+            interactive: if self.watch_only {
+                links.readonly_url.clone()
+            } else {
+                links.interactive_url
+            },
+            read_only: links.readonly_url,
+        }
+    }
 }
 
 impl WebLinks for WebViewLinks {
     fn register(&self, session_id: &str) -> Option<WebUrls> {
-        let links = self.handle.register_session(session_id);
-        Some(WebUrls {
-            interactive: links.interactive_url,
-            read_only: links.readonly_url,
-        })
+        Some(self.urls_of(self.handle.register_session(session_id)))
     }
 
     fn urls(&self, session_id: &str) -> Option<WebUrls> {
-        self.handle.session_links(session_id).map(|l| WebUrls {
-            interactive: l.interactive_url,
-            read_only: l.readonly_url,
-        })
+        self.handle
+            .session_links(session_id)
+            .map(|l| self.urls_of(l))
     }
 
     fn forget(&self, session_id: &str) {
@@ -132,6 +147,7 @@ pub async fn start(
         casts: Some(recordings),
         ..WebConfig::default()
     };
+    let watch_only = gate.typing_refused().is_some();
     let backend = Arc::new(ManagerBackend {
         manager: Arc::downgrade(manager),
         gate,
@@ -139,7 +155,7 @@ pub async fn start(
     match WebServer::start(config, backend).await {
         Ok(handle) => {
             tracing::info!("web view: {}", handle.index_url());
-            Some(Arc::new(WebViewLinks { handle }))
+            Some(Arc::new(WebViewLinks { handle, watch_only }))
         }
         Err(e) => {
             tracing::warn!("web view not started: {e}");

@@ -27,9 +27,12 @@ pub const SESSION_CONNECTION: u64 = 0;
 /// The tool whose rule governs a plugin doing `action` itself: a plugin may
 /// type, signal or give up on a session only where the agent may. A restart
 /// starts the program again, so it counts against `create_session`.
+/// The tool that types into a session: what a person's typing answers to.
+const SEND_TOOL: &str = "send_input_to_session";
+
 fn tool_for(action: &Action) -> Option<&'static str> {
     match action {
-        Action::Send { .. } => Some("send_input_to_session"),
+        Action::Send { .. } => Some(SEND_TOOL),
         Action::Signal { .. } => Some("send_signal_to_session"),
         Action::SetReady { .. } => Some("set_session_ready"),
         Action::MarkFailed { .. } => Some("mark_session_failed"),
@@ -233,9 +236,17 @@ impl Guard {
     /// every gate). Text sent meets the input deny rules, joined with the
     /// session's pending line. A plugin acting on its own also meets the
     /// rule of the tool that does the same (its action, rate limit and
-    /// approval, counted on `connection`); answers and the agent's own
-    /// input come inside a call that was already admitted.
+    /// approval, counted on `connection`); a person's line in the web view
+    /// meets that tool's denial; answers and the agent's own input come
+    /// inside a call that was already admitted.
     pub fn admit_action(&self, connection: u64, facts: &ActionFacts<'_>) -> Verdict {
+        // A person's line is input like the agent's: a denied tool is
+        // denied to them too (rate limits and approval are the agent's).
+        if let (Origin::Web, Some(tool)) = (facts.origin, tool_for(facts.action))
+            && let Some(denied) = self.policy.denial(tool)
+        {
+            return denied;
+        }
         if let Action::Send { text } = facts.action {
             let verdict = self.check_input(facts.session_id, text);
             if !verdict.is_allow() {
@@ -248,6 +259,12 @@ impl Guard {
                 .check_call(&CallFacts::new(connection, tool).session(facts.session_id)),
             _ => Verdict::Allow,
         }
+    }
+
+    /// Why a person may not type into sessions at all (the policy denies
+    /// the tool that types), if so: the web view then serves read-only.
+    pub fn typing_denied(&self) -> Option<String> {
+        self.policy.denial(SEND_TOOL).map(|v| v.message())
     }
 
     /// After an action ran (or failed): keep the session's pending line in

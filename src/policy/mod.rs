@@ -255,35 +255,48 @@ impl Policy {
             .unwrap_or(&self.rules.default_rule)
     }
 
+    /// The tool's denial, if the policy denies it: what `check_call` says
+    /// first, and all that applies to a person typing in the web view (a
+    /// person at the keyboard is the approval, and their keys do not spend
+    /// the agent's rate limit).
+    pub fn denial(&self, tool: &str) -> Option<Verdict> {
+        let rule = self.rule_for(tool);
+        if rule.action != Action::Deny {
+            return None;
+        }
+        let table = format!("[tools.{tool}]");
+        let reason = rule
+            .reason
+            .clone()
+            .unwrap_or_else(|| format!("the policy denies the tool `{tool}`"));
+        let fix = if rule.key != "default" {
+            format!(
+                "To allow it, set `action = \"allow\"` in the `{table}` table of {}.",
+                self.where_to_edit()
+            )
+        } else {
+            format!(
+                "To allow it, add a `{table}` table with `action = \"allow\"` to {} \
+                 (`[default]` applies to every tool without a table of its own).",
+                self.where_to_edit()
+            )
+        };
+        Some(Verdict::Deny {
+            rule: rule.key.clone(),
+            reason,
+            fix,
+        })
+    }
+
     /// Tool-level check: the tool's action, then its rate limit (a call over
     /// the limit is not counted), then approval. Call before every tool call.
     pub fn check_call(&self, call: &CallFacts<'_>) -> Verdict {
+        if let Some(denied) = self.denial(call.tool) {
+            return denied;
+        }
         let rule = self.rule_for(call.tool);
         let named = rule.key != "default";
         let table = format!("[tools.{}]", call.tool);
-        if rule.action == Action::Deny {
-            let reason = rule
-                .reason
-                .clone()
-                .unwrap_or_else(|| format!("the policy denies the tool `{}`", call.tool));
-            let fix = if named {
-                format!(
-                    "To allow it, set `action = \"allow\"` in the `{table}` table of {}.",
-                    self.where_to_edit()
-                )
-            } else {
-                format!(
-                    "To allow it, add a `{table}` table with `action = \"allow\"` to {} \
-                     (`[default]` applies to every tool without a table of its own).",
-                    self.where_to_edit()
-                )
-            };
-            return Verdict::Deny {
-                rule: rule.key.clone(),
-                reason,
-                fix,
-            };
-        }
         if let Some(limit) = rule.rate
             && let Err(retry_after) =
                 self.limiter

@@ -40,3 +40,35 @@ fn user_sections_override_builtin_key_by_key() {
     let p = Policy::from_toml_str("[input]\ndeny = []\n", "t").unwrap_or_else(|e| panic!("{e}"));
     assert!(p.check_input("", "rm -rf /\n").is_allow());
 }
+
+#[test]
+fn a_denied_tool_has_a_denial_that_names_its_rule_and_the_fix() {
+    let p = Policy::from_toml_str(
+        "[tools.send_input_to_session]\naction = \"deny\"\nreason = \"read-only day\"\n",
+        "t",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let denied = p
+        .denial("send_input_to_session")
+        .unwrap_or_else(|| panic!("not denied"));
+    assert_eq!(denied.rule(), Some("tools.send_input_to_session"));
+    assert!(denied.message().contains("read-only day"), "{denied:?}");
+    // A rate limit or approval is no denial; the default allows.
+    let p = Policy::from_toml_str(
+        "[tools.send_input_to_session]\naction = \"require_approval\"\nrate_limit = { max = 1, window = 60 }\n",
+        "t",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(p.denial("send_input_to_session").is_none());
+    assert!(Policy::builtin().denial("send_input_to_session").is_none());
+    // `[default]` deny reaches a tool without a table of its own.
+    let p = Policy::from_toml_str("[default]\naction = \"deny\"\n", "t")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let denied = p
+        .denial("send_signal_to_session")
+        .unwrap_or_else(|| panic!("not denied"));
+    assert!(
+        denied.message().contains("[tools.send_signal_to_session]"),
+        "{denied:?}"
+    );
+}

@@ -90,6 +90,12 @@ pub trait WebBackend: Send + Sync + 'static {
         self.write_input(id, &[key]).map(|()| LineOutcome::Sent)
     }
 
+    /// Why no page may type (every page is then read-only), if the
+    /// backend's rules say so.
+    fn typing_refused(&self) -> Option<String> {
+        None
+    }
+
     /// Resize the PTY (and the terminal model); the backend broadcasts
     /// [`WebEvent::Resized`].
     fn resize(&self, id: &str, cols: u16, rows: u16) -> Result<(), String>;

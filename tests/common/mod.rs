@@ -234,3 +234,28 @@ pub async fn create_if_installed(client: &Client, preset: &str, program: &str) -
     }
     Some(create(client, preset).await)
 }
+
+/// GET `path` from the server of `page_url`: (status, body).
+pub async fn http_get(page_url: &str, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = page_url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .expect("host");
+    let mut stream = tokio::net::TcpStream::connect(host)
+        .await
+        .expect("connect to the web view");
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("request");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("response");
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_string())
+}

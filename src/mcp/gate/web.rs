@@ -65,6 +65,11 @@ impl WebGate {
         Self { guard }
     }
 
+    /// Why nobody may type in the web view, if the policy says so.
+    pub fn typing_refused(&self) -> Option<String> {
+        self.guard.typing_denied()
+    }
+
     /// `typed` (the line's keys as typed, already on the terminal) ended
     /// with `key`: admit it, write the Enter if allowed, and write one
     /// audit line.
