@@ -13,9 +13,10 @@ use crate::preset::{
     InputConfig, Preset, PresetRegistry, PromptConfig, Remote, ShellFlavor, ShellIntegration,
 };
 
-/// takafu/repl-mcp's `customConfig`.
+/// takafu/repl-mcp's `customConfig`. Unknown fields are refused: an agent
+/// that guesses `command`/`args` must hear so, not get a bare shell.
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CustomConfig {
     /// Session name (optional; used as display name when none is given).
     #[serde(default)]
