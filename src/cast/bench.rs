@@ -87,7 +87,7 @@ pub fn write_synthetic(path: &Path, chunks: usize) -> anyhow::Result<()> {
     let cast = synthetic_cast(chunks);
     let mut out = super::format::header_line(&cast.header).into_bytes();
     for e in &cast.events {
-        super::format::write_event(&mut out, e.time, e.code, &e.data);
+        super::format::write_event(&mut out, e.time, e.code, &e.data)?;
     }
     std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
 }

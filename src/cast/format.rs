@@ -96,14 +96,18 @@ impl CastEvent {
     }
 }
 
-/// Appends one event line (`[time, "code", "data"]\n`) to `out`.
-pub fn write_event(out: &mut Vec<u8>, time: f64, code: EventCode, data: &str) {
-    use std::io::Write;
+/// Writes one event line (`[time, "code", "data"]\n`) to `out`.
+pub fn write_event(
+    mut out: impl std::io::Write,
+    time: f64,
+    code: EventCode,
+    data: &str,
+) -> std::io::Result<()> {
     // Microseconds, as asciinema writes them.
-    let _ = write!(out, "[{time:.6}, \"{}\", ", code.as_str());
-    // A &str always serializes.
-    let _ = serde_json::to_writer(&mut *out, data);
-    out.extend_from_slice(b"]\n");
+    write!(out, "[{time:.6}, \"{}\", ", code.as_str())?;
+    // A &str always serializes; only the writer can fail.
+    serde_json::to_writer(&mut out, data).map_err(std::io::Error::other)?;
+    out.write_all(b"]\n")
 }
 
 /// The header line, with its newline.
@@ -120,8 +124,8 @@ mod tests {
     #[test]
     fn events_are_json_arrays_with_microseconds() {
         let mut out = Vec::new();
-        write_event(&mut out, 1.5, EventCode::Output, "a\"b\u{1b}[0m\n");
-        write_event(&mut out, 2.0, EventCode::Resize, "100x40");
+        write_event(&mut out, 1.5, EventCode::Output, "a\"b\u{1b}[0m\n").expect("a Vec takes it");
+        write_event(&mut out, 2.0, EventCode::Resize, "100x40").expect("a Vec takes it");
         let text = String::from_utf8(out).expect("utf-8");
         assert_eq!(
             text,

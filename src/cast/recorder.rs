@@ -171,7 +171,14 @@ struct Utf8Carry {
 }
 
 impl Utf8Carry {
-    fn decode(&mut self, bytes: &[u8]) -> String {
+    /// The text of `bytes` after what the last chunk left; borrowed when
+    /// nothing was left and the chunk is whole UTF-8 (nearly always).
+    fn decode<'a>(&mut self, bytes: &'a [u8]) -> std::borrow::Cow<'a, str> {
+        if self.rest.is_empty()
+            && let Ok(text) = std::str::from_utf8(bytes)
+        {
+            return std::borrow::Cow::Borrowed(text);
+        }
         let joined;
         let mut input: &[u8] = if self.rest.is_empty() {
             bytes
@@ -186,7 +193,7 @@ impl Utf8Carry {
             match std::str::from_utf8(input) {
                 Ok(s) => {
                     out.push_str(s);
-                    return out;
+                    return std::borrow::Cow::Owned(out);
                 }
                 Err(e) => {
                     let (good, bad) = input.split_at(e.valid_up_to());
@@ -194,7 +201,7 @@ impl Utf8Carry {
                     match e.error_len() {
                         None => {
                             self.rest = bad.to_vec();
-                            return out;
+                            return std::borrow::Cow::Owned(out);
                         }
                         Some(n) => {
                             out.push('\u{fffd}');
@@ -219,7 +226,6 @@ struct Writer {
     last_time: f64,
     output: Utf8Carry,
     input: Utf8Carry,
-    line: Vec<u8>,
 }
 
 impl Writer {
@@ -232,7 +238,6 @@ impl Writer {
             last_time: 0.0,
             output: Utf8Carry::default(),
             input: Utf8Carry::default(),
-            line: Vec::with_capacity(8192),
         }
     }
 
@@ -283,21 +288,23 @@ impl Writer {
                 let text = match code {
                     EventCode::Output => self.output.decode(&bytes),
                     EventCode::Input => self.input.decode(&bytes),
-                    _ => String::from_utf8_lossy(&bytes).into_owned(),
+                    _ => String::from_utf8_lossy(&bytes),
                 };
                 if text.is_empty() {
                     return;
                 }
-                self.line.clear();
-                write_event(&mut self.line, time, code, &text);
+                // Straight into the file's buffer: a burst's megabytes are
+                // escaped once and copied no more.
                 match &mut self.file {
                     Some((path, f)) => {
-                        if let Err(e) = f.write_all(&self.line) {
+                        if let Err(e) = write_event(f, time, code, &text) {
                             tracing::warn!(path = %path.display(), "cast not written: {e}");
                             self.file = None;
                         }
                     }
-                    None => self.pending.extend_from_slice(&self.line),
+                    None => {
+                        let _ = write_event(&mut self.pending, time, code, &text);
+                    }
                 }
             }
             Msg::Bind(bound) => {
