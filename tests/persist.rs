@@ -99,6 +99,23 @@ async fn socket_and_directory_are_private() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_grown_log_is_moved_aside_when_a_daemon_starts() {
+    let w = World::new("log-rotate");
+    std::fs::create_dir_all(w.dir()).expect("daemon dir");
+    std::fs::set_permissions(w.dir(), std::fs::Permissions::from_mode(0o700)).expect("mode");
+    let old = "old daemon line\n".repeat(600_000);
+    std::fs::write(w.dir().join("daemon.log"), &old).expect("a grown log");
+    let a = w.front(&[]).await;
+    let id = create(&a.client, "python").await;
+    assert_eq!(eval(&a.client, &id, "print(6*7)").await["output"], "42");
+    let moved = std::fs::read_to_string(w.dir().join("daemon.log.1")).unwrap_or_default();
+    assert_eq!(moved.len(), old.len(), "the old log was not kept whole");
+    let fresh = std::fs::metadata(w.dir().join("daemon.log")).map_or(u64::MAX, |m| m.len());
+    assert!(fresh < 1 << 20, "the new daemon's log is {fresh} bytes");
+    assert_eq!(mode(&w.dir().join("daemon.log")), 0o600);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn daemon_stop_ends_every_session_and_itself() {
     let w = World::new("stop");
     let a = w.front(&[]).await;

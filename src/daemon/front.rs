@@ -165,6 +165,7 @@ pub(super) fn handshake(
 fn start_daemon(paths: &Paths, args: &ServeArgs) -> Result<std::process::Child, DaemonError> {
     use std::os::unix::fs::OpenOptionsExt;
     let log_path = paths.log();
+    rotate_log(&log_path);
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -182,6 +183,25 @@ fn start_daemon(paths: &Paths, args: &ServeArgs) -> Result<std::process::Child, 
         .stderr(log)
         .spawn()
         .map_err(|e| DaemonError::io(&exe, e))
+}
+
+/// A log larger than this is moved aside when a daemon starts.
+const LOG_ROTATE_BYTES: u64 = 8 << 20;
+
+/// Keep the log bounded across daemons: one that has grown past
+/// [`LOG_ROTATE_BYTES`] becomes `daemon.log.1` (replacing the one before),
+/// and the new daemon writes a fresh log. A failure only costs the old log
+/// its place; the daemon starts all the same.
+fn rotate_log(path: &Path) {
+    let big = std::fs::metadata(path).is_ok_and(|m| m.len() > LOG_ROTATE_BYTES);
+    if !big {
+        return;
+    }
+    let mut old = path.as_os_str().to_owned();
+    old.push(".1");
+    if let Err(e) = std::fs::rename(path, &old) {
+        tracing::warn!(log = %path.display(), "daemon log not rotated: {e}");
+    }
 }
 
 /// The daemon's last words: the last line of its log that says something.
