@@ -273,27 +273,41 @@ async fn bad_input_gets_clear_errors_and_others_carry_on() {
         .await;
     assert!(mistyped.is_err() || mistyped.unwrap().is_error == Some(true));
 
-    // A guessed customConfig field is refused by name (it used to start a
-    // bare shell, the guess silently dropped), and no session is made.
-    let mut args = serde_json::Map::new();
-    args.insert(
-        "customConfig".into(),
-        json!({"command": "awk", "args": ["{print}"]}),
-    );
-    let guessed = c
-        .call_tool(rmcp::model::CallToolRequestParams::new("create_session").with_arguments(args))
-        .await;
-    let said = match guessed {
-        Ok(r) => {
-            assert_eq!(r.is_error, Some(true), "{r:?}");
-            serde_json::to_string(&r.content).unwrap_or_default()
-        }
-        Err(e) => e.to_string(),
-    };
-    assert!(
-        said.contains("unknown field `command`") && said.contains("commands"),
-        "{said}"
-    );
+    // A guessed field is refused by name, with the fields there are (it
+    // used to be dropped: a bare shell, a preset without its environment),
+    // and no session is made.
+    for (args, field, known) in [
+        (
+            json!({"customConfig": {"command": "awk", "args": ["{print}"]}}),
+            "command",
+            "commands",
+        ),
+        (
+            json!({"presetConfig": "python", "environment": {"PGHOST": "/tmp"}}),
+            "environment",
+            "customConfig",
+        ),
+    ] {
+        let serde_json::Value::Object(args) = args else {
+            unreachable!()
+        };
+        let guessed = c
+            .call_tool(
+                rmcp::model::CallToolRequestParams::new("create_session").with_arguments(args),
+            )
+            .await;
+        let said = match guessed {
+            Ok(r) => {
+                assert_eq!(r.is_error, Some(true), "{r:?}");
+                serde_json::to_string(&r.content).unwrap_or_default()
+            }
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            said.contains(&format!("unknown field `{field}`")) && said.contains(known),
+            "{said}"
+        );
+    }
     let (listed, _) = call(c, "list_repl_sessions", json!({})).await;
     assert_eq!(
         listed["sessions"].as_array().map(Vec::len),

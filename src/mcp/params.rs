@@ -9,8 +9,10 @@ use serde::Deserialize;
 
 use crate::session::CustomConfig;
 
+/// Unknown fields are refused by name: `environment` next to a preset was
+/// silently dropped, and the session started without it.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateSessionParams {
     /// Preset name, e.g. python, bash, node (list_repl_configurations).
     #[serde(default, alias = "configName")]

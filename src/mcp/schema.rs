@@ -111,6 +111,11 @@ fn tidy_schema(schema: &mut Map<String, Value>, lean: bool) {
     if schema.get("additionalProperties") == Some(&Value::Bool(true)) {
         schema.remove("additionalProperties");
     }
+    // An input refuses unknown fields itself, naming the ones it has; the
+    // model's tool text need not say so on every turn.
+    if lean && schema.get("additionalProperties") == Some(&Value::Bool(false)) {
+        schema.remove("additionalProperties");
+    }
     if let Some(Value::String(f)) = schema.get("format")
         && !STANDARD_FORMATS.contains(&f.as_str())
     {
