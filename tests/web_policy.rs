@@ -368,6 +368,11 @@ async fn where_the_policy_denies_typing_every_page_only_watches() {
         .unwrap_or_else(|| panic!("no interactive link in {listed:#}"))
         .to_string();
     let base = index.split("/?").next().expect("base url");
+    // The page itself says it only watches (no cursor, no keys sent)...
+    let (status, html) = http_get(&index, &interactive).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("data-mode=\"read-only\""), "{html}");
+    // ...and its socket says so too.
     let mut page = open_page(&format!("{base}{interactive}")).await;
     let hello = until_message(&mut page, "hello").await;
     assert_eq!(hello["readOnly"], true, "{hello}");

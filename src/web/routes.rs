@@ -32,6 +32,21 @@ pub(crate) struct AppState {
     pub casts: Option<Arc<crate::cast::Recordings>>,
 }
 
+impl AppState {
+    /// What a page may do with the access its token grants: where the
+    /// backend lets nobody type (the policy denies typing), an interactive
+    /// token only watches. The page and its socket both ask here.
+    pub(crate) fn access(&self, id: &str, granted: Access) -> Access {
+        match (granted, self.backend.typing_refused()) {
+            (Access::Interactive, Some(why)) => {
+                tracing::debug!(session = %id, "interactive page served read-only: {why}");
+                Access::ReadOnly
+            }
+            (granted, _) => granted,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct TokenQuery {
     token: Option<String>,
@@ -128,7 +143,7 @@ async fn session_page(
     let Some(info) = app.backend.session_info(&id) else {
         return not_found();
     };
-    let mode = match access {
+    let mode = match app.access(&id, access) {
         Access::Interactive => "interactive",
         Access::ReadOnly => "read-only",
     };

@@ -160,12 +160,7 @@ async fn drive(
     let Some(info) = app.backend.session_info(id) else {
         return send_closed(socket, "session closed").await;
     };
-    // Where the policy lets nobody type, an interactive link only watches.
-    let refused = app.backend.typing_refused();
-    if let (Access::Interactive, Some(why)) = (access, refused.as_deref()) {
-        debug!(session = %id, "interactive page served read-only: {why}");
-    }
-    let read_only = access == Access::ReadOnly || refused.is_some();
+    let read_only = app.access(id, access) == Access::ReadOnly;
     send_json(
         socket,
         &ServerMessage::Hello {
