@@ -208,6 +208,15 @@ impl Inner {
                 (d, k.map(str::to_string))
             }
         };
+        // The echo of what was just typed is no question, even when it reads
+        // like one: `getpass('Password: ')` echoed up to its colon. Taken
+        // for one, the call returned early and the answer typed next was
+        // flushed by the program's own terminal set-up.
+        let (detected, kind) = if detected == Detected::AwaitingInput && self.echoing(line) {
+            (Detected::Busy, None)
+        } else {
+            (detected, kind)
+        };
         if self.info.marker_mode {
             // Shells: markers decide ready/busy. The regexes only spot a
             // question (password, [y/N]) while a command runs, and prompts
@@ -243,6 +252,24 @@ impl Inner {
                 }
             }
         }
+    }
+
+    /// Whether `line` (the cursor line) is the typed input still being
+    /// echoed: it ends in the start of one of the lines just typed.
+    fn echoing(&self, line: &str) -> bool {
+        let Some(cmd) = self
+            .last_command
+            .as_ref()
+            .filter(|_| self.state == SessionState::Busy)
+        else {
+            return false;
+        };
+        let typed = if cmd.typed.is_empty() {
+            &cmd.input
+        } else {
+            &cmd.typed
+        };
+        typed.lines().any(|l| ends_in_start_of(line, l.trim_end()))
     }
 
     /// What the session's strategy plugin is to be asked about the screen,
@@ -419,3 +446,15 @@ impl WaitMark {
 
 #[cfg(test)]
 mod tests;
+
+/// `line` ends with the start of `typed` (four characters of it at least,
+/// or all of a shorter one). A real question after the echo starts a line
+/// of its own, so it ends in no start of what was typed. A typed line that
+/// wrapped shows only its middle on the cursor row, and is not caught.
+fn ends_in_start_of(line: &str, typed: &str) -> bool {
+    let least = typed.len().min(4);
+    line.char_indices().any(|(at, _)| {
+        let tail = &line[at..];
+        tail.len() >= least && !tail.is_empty() && typed.starts_with(tail)
+    })
+}

@@ -85,6 +85,36 @@ fn output_without_a_prompt_is_busy_and_a_password_prompt_awaits() {
 }
 
 #[test]
+fn the_echo_of_typed_input_is_no_question_but_the_question_after_it_is() {
+    let mut m = python_machine();
+    feed_all(&mut m, &[b">>> "]);
+    let typed = "import getpass; pw = getpass.getpass('Password: ')";
+    m.last_command = Some(CommandRecord {
+        input: typed.into(),
+        ..Default::default()
+    });
+    m.set_state(SessionState::Busy);
+    // The echo arrives cut right after the colon: not a question.
+    feed_all(
+        &mut m,
+        &[b"import getpass; pw = getpass.getpass('Password: "],
+    );
+    assert_eq!(m.state, SessionState::Busy, "{:?}", m.awaiting);
+    // The rest of the echo, then getpass's own prompt: the question.
+    feed_all(&mut m, &[b"')\r\n", b"Password: "]);
+    assert_eq!(m.state, SessionState::AwaitingInput);
+    assert!(m.awaits_secret());
+    assert!(super::ends_in_start_of(">>> abcd", "abcdef"));
+    assert!(
+        !super::ends_in_start_of(">>> ab", "abcdef"),
+        "too little to tell"
+    );
+    assert!(!super::ends_in_start_of("Password: ", typed));
+    assert!(super::ends_in_start_of("y", "y"));
+    assert!(!super::ends_in_start_of("", "y"));
+}
+
+#[test]
 fn the_alternate_screen_is_a_pager() {
     let mut m = python_machine();
     feed_all(&mut m, &[b">>> help(len)\r\n", b"\x1b[?1049hHelp on len"]);
