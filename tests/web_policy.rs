@@ -82,6 +82,22 @@ async fn exists_soon(path: &Path) -> bool {
     eventually(|| path.exists(), WAIT).await
 }
 
+/// `repl-mcp serve` with the web view and `policy_text` as its policy, in
+/// a scratch config `cfg`, logging at `log`.
+fn server_command(cfg: &Path, policy_text: &str, log: &str) -> tokio::process::Command {
+    let policy = cfg.join("policy.toml");
+    std::fs::write(&policy, policy_text).expect("policy");
+    let (cfg, log) = (cfg.to_path_buf(), log.to_string());
+    tokio::process::Command::new(bin()).configure(move |cmd| {
+        cmd.args(["serve", "--web-port", "0", "--policy"]);
+        cmd.arg(&policy);
+        cmd.env("XDG_CONFIG_HOME", &cfg);
+        cmd.env("XDG_STATE_HOME", cfg.join("state"));
+        cmd.env("XDG_CACHE_HOME", cfg.join("cache"));
+        cmd.env("REPL_MCP_LOG", &log);
+    })
+}
+
 #[tokio::test]
 async fn a_line_typed_in_the_page_meets_the_input_rules_and_is_audited() {
     if !have("python3") {
@@ -91,16 +107,7 @@ async fn a_line_typed_in_the_page_meets_the_input_rules_and_is_audited() {
     let cfg = scratch("web-policy");
     let out = cfg.join("out");
     std::fs::create_dir_all(&out).expect("out dir");
-    let policy = cfg.join("policy.toml");
-    std::fs::write(&policy, format!("[input]\ndeny = ['{DENIED}']\n")).expect("policy");
-    let cmd = tokio::process::Command::new(bin()).configure(|cmd| {
-        cmd.args(["serve", "--web-port", "0", "--policy"]);
-        cmd.arg(&policy);
-        cmd.env("XDG_CONFIG_HOME", &cfg);
-        cmd.env("XDG_STATE_HOME", cfg.join("state"));
-        cmd.env("XDG_CACHE_HOME", cfg.join("cache"));
-        cmd.env("REPL_MCP_LOG", "warn");
-    });
+    let cmd = server_command(&cfg, &format!("[input]\ndeny = ['{DENIED}']\n"), "warn");
     let client = ClientConfig::new(
         ClientCapabilities::default(),
         Implementation::new("web-policy", "0"),
@@ -301,21 +308,12 @@ async fn where_the_policy_denies_typing_every_page_only_watches() {
     let cfg = scratch("web-watch-only");
     let out = cfg.join("out");
     std::fs::create_dir_all(&out).expect("out dir");
-    let policy = cfg.join("policy.toml");
-    std::fs::write(
-        &policy,
+    // The index link is logged at info: the way a person finds it.
+    let cmd = server_command(
+        &cfg,
         "[tools.send_input_to_session]\naction = \"deny\"\n",
-    )
-    .expect("policy");
-    let cmd = tokio::process::Command::new(bin()).configure(|cmd| {
-        cmd.args(["serve", "--web-port", "0", "--policy"]);
-        cmd.arg(&policy);
-        cmd.env("XDG_CONFIG_HOME", &cfg);
-        cmd.env("XDG_STATE_HOME", cfg.join("state"));
-        cmd.env("XDG_CACHE_HOME", cfg.join("cache"));
-        // The index link is logged at info: the way a person finds it.
-        cmd.env("REPL_MCP_LOG", "info");
-    });
+        "info",
+    );
     let (transport, stderr) = TokioChildProcess::builder(cmd)
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -24,12 +24,12 @@ use crate::session::gate::{Action, ActionFacts, Origin};
 /// and audit lines are its own.
 pub const SESSION_CONNECTION: u64 = 0;
 
-/// The tool whose rule governs a plugin doing `action` itself: a plugin may
-/// type, signal or give up on a session only where the agent may. A restart
-/// starts the program again, so it counts against `create_session`.
 /// The tool that types into a session: what a person's typing answers to.
 const SEND_TOOL: &str = "send_input_to_session";
 
+/// The tool whose rule governs a plugin doing `action` itself: a plugin may
+/// type, signal or give up on a session only where the agent may. A restart
+/// starts the program again, so it counts against `create_session`.
 fn tool_for(action: &Action) -> Option<&'static str> {
     match action {
         Action::Send { .. } => Some(SEND_TOOL),

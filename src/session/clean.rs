@@ -53,19 +53,11 @@ pub fn cursor_line_text(raw: &[u8]) -> String {
 
 /// `raw` as text, invalid sequences replaced. Valid UTF-8 (nearly all
 /// output) goes through the standard library's word-at-a-time check and is
-/// borrowed; only what follows the first invalid byte takes the slower
-/// replacing walk.
+/// borrowed; only invalid input takes the slower replacing walk.
 pub fn lossy_utf8(raw: &[u8]) -> std::borrow::Cow<'_, str> {
     match std::str::from_utf8(raw) {
         Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(e) => {
-            let (valid, rest) = raw.split_at(e.valid_up_to());
-            let mut text = String::with_capacity(raw.len() + 2);
-            // The prefix was just checked; re-checking it is cheap and safe.
-            text.push_str(&String::from_utf8_lossy(valid));
-            text.push_str(&String::from_utf8_lossy(rest));
-            std::borrow::Cow::Owned(text)
-        }
+        Err(_) => String::from_utf8_lossy(raw),
     }
 }
 

@@ -455,6 +455,6 @@ fn ends_in_start_of(line: &str, typed: &str) -> bool {
     let least = typed.len().min(4);
     line.char_indices().any(|(at, _)| {
         let tail = &line[at..];
-        tail.len() >= least && !tail.is_empty() && typed.starts_with(tail)
+        tail.len() >= least && typed.starts_with(tail)
     })
 }
